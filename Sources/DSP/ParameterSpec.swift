@@ -1,0 +1,103 @@
+import RealModule
+
+/// How a normalised value `u` in [0, 1] maps to a physical value `v` in [min, max].
+public enum ParameterScale: Sendable, Hashable, Codable {
+    /// `v = min + (max - min) * u`.
+    case linear
+    /// `v = min * (max / min)^u`: equal steps in `u` are equal ratios (pitch, cutoff, time).
+    case logarithmic
+    /// torchsynth's curve: `v = min + (max - min) * u^(1/curve)`. A curve below 1
+    /// spends more of [0, 1] near `min`. DDSP's `exp_sigmoid` is this curve with
+    /// `curve = 1/ln 10` applied to `u = sigmoid(logit)`.
+    case curve(Double)
+    /// torchsynth's symmetric curve around the range centre:
+    /// `d = 2u - 1`, `v = min + (max - min)/2 * (sign(d) |d|^(1/curve) + 1)`.
+    case symmetricCurve(Double)
+}
+
+/// Whether a parameter has one value per note or one per control frame.
+public enum ParameterRate: String, Sendable, Hashable, Codable {
+    case global
+    case perFrame
+}
+
+/// One control of a module: its name, physical range and how the network's [0, 1]
+/// output maps onto that range (torchsynth's `ModuleParameterRange`).
+public struct ParameterSpec: Sendable, Hashable, Codable {
+    public var name: String
+    public var unit: String
+    public var minimum: Double
+    public var maximum: Double
+    public var scale: ParameterScale
+    public var rate: ParameterRate
+    /// The normalised value a fresh preset starts from.
+    public var defaultNormalised: Double
+
+    public init(_ name: String, unit: String = "", range: ClosedRange<Double>,
+                scale: ParameterScale = .linear, rate: ParameterRate = .global,
+                defaultNormalised: Double = 0.5) {
+        precondition(range.lowerBound < range.upperBound, "\(name): empty range")
+        if case .logarithmic = scale { precondition(range.lowerBound > 0, "\(name): log scale needs a positive range") }
+        self.name = name
+        self.unit = unit
+        self.minimum = range.lowerBound
+        self.maximum = range.upperBound
+        self.scale = scale
+        self.rate = rate
+        self.defaultNormalised = defaultNormalised
+    }
+
+    /// The physical value of normalised `u` (clamped to [0, 1]) and `dv/du`.
+    ///
+    /// The derivative is taken of the unclamped map, so an optimiser sitting on a
+    /// bound still sees which way is inside. For curves steeper than linear at 0
+    /// (`curve > 1`) the derivative at `u = 0` is infinite; `u` is floored at 1e-12.
+    @inlinable
+    public func physicalWithDerivative<T: SynthScalar>(_ u: T) -> (value: T, derivative: T) {
+        let u = Swift.min(Swift.max(u, 0), 1)
+        let lo = T(minimum), hi = T(maximum)
+        switch scale {
+        case .linear:
+            return (lo + (hi - lo) * u, hi - lo)
+        case .logarithmic:
+            let logRatio = T.log(hi / lo)
+            let v = lo * T.exp(logRatio * u)
+            return (v, v * logRatio)
+        case .curve(let c):
+            let e = T(1 / c)
+            let uu = Swift.max(u, T(1e-12))
+            let p = T.pow(uu, e)
+            return (lo + (hi - lo) * p, (hi - lo) * e * p / uu)
+        case .symmetricCurve(let c):
+            let e = T(1 / c)
+            let d = 2 * u - 1
+            let m = Swift.max(abs(d), T(1e-12))
+            let p = T.pow(m, e)
+            let s: T = d < 0 ? -1 : 1
+            return (lo + (hi - lo) / 2 * (s * p + 1), (hi - lo) * e * p / m)
+        }
+    }
+
+    @inlinable
+    public func physical<T: SynthScalar>(_ u: T) -> T { physicalWithDerivative(u).value }
+
+    /// The normalised value of physical `v`; values outside the range are clamped.
+    public func normalised(_ v: Double) -> Double {
+        let v = Swift.min(Swift.max(v, minimum), maximum)
+        switch scale {
+        case .linear:
+            return (v - minimum) / (maximum - minimum)
+        case .logarithmic:
+            return Double.log(v / minimum) / Double.log(maximum / minimum)
+        case .curve(let c):
+            return Double.pow((v - minimum) / (maximum - minimum), c)
+        case .symmetricCurve(let c):
+            let x = 2 * (v - minimum) / (maximum - minimum) - 1
+            let d = (x < 0 ? -1.0 : 1.0) * Double.pow(abs(x), c)
+            return (d + 1) / 2
+        }
+    }
+
+    /// Whether physical value `v` lies in the declared range (user input is checked with this).
+    public func contains(_ v: Double) -> Bool { v.isFinite && v >= minimum && v <= maximum }
+}
