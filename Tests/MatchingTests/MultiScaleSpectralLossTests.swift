@@ -1,0 +1,104 @@
+import DSP
+import Foundation
+@testable import Matching
+import XCTest
+
+final class MultiScaleSpectralLossTests: XCTestCase {
+    struct Vectors: Decodable {
+        struct Preset: Decodable { let loss: Double }
+        let sample_rate: Double
+        let samples: Int
+        let presets: [String: Preset]
+    }
+
+    static let fixtures = Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent("spectral_loss")
+
+    func load(_ name: String) throws -> [Double] {
+        let data = try Data(contentsOf: Self.fixtures.appendingPathComponent(name))
+        return data.withUnsafeBytes { raw in (0..<(data.count / 8)).map { Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self))) } }
+    }
+
+    func relativeError(_ a: [Double], _ b: [Double]) -> Double {
+        let d = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+        return d / max(a.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-300)
+    }
+
+    func assertMatchesReference(_ loss: MultiScaleSpectralLoss, preset: String, valueTolerance: Double, gradientTolerance: Double) throws {
+        let vectors = try JSONDecoder().decode(Vectors.self, from: Data(contentsOf: Self.fixtures.appendingPathComponent("vectors.json")))
+        let x = try load("prediction.f64"), y = try load("target.f64")
+        let expectedGradient = try load("\(preset)_gradient.f64")
+        let (values, gradient) = loss.valuesWithGradient(AudioBatch(rows: [x]), AudioBatch(rows: [y]))
+        let expected = vectors.presets[preset]!.loss
+        XCTAssertEqual(values[0], expected, accuracy: expected * valueTolerance, preset)
+        let err = relativeError(expectedGradient, gradient.samples)
+        XCTAssertLessThan(err, gradientTolerance, "\(preset): gradient differs from the reference by \(err)")
+    }
+
+    func testAuralossDefaultsMatchTheLibrary() throws {
+        try assertMatchesReference(.auraloss(), preset: "auraloss", valueTolerance: 1e-9, gradientTolerance: 1e-7)
+    }
+
+    func testAuralossMelMatchesTheLibrary() throws {
+        // librosa's filterbank is float32, ours float64: agreement to ~1e-7.
+        try assertMatchesReference(.mel(sampleRate: 16000), preset: "auraloss_mel", valueTolerance: 1e-6, gradientTolerance: 2e-6)
+    }
+
+    func testDDSPMatchesTheReferencePort() throws {
+        try assertMatchesReference(.ddsp(), preset: "ddsp", valueTolerance: 1e-9, gradientTolerance: 1e-7)
+    }
+
+    func testIdenticalSignalsHaveZeroLoss() {
+        var rng = CounterRandom(key: 3)
+        let x = (0..<2048).map { _ in rng.normal() }
+        for loss in [MultiScaleSpectralLoss.ddsp(), .auraloss(), .mel(sampleRate: 16000)] {
+            XCTAssertEqual(loss.values(AudioBatch(rows: [x]), AudioBatch(rows: [x]))[0], 0, accuracy: 1e-12)
+        }
+    }
+
+    /// Finite differences in float64 on every configuration switch (L1/L2, log kinds,
+    /// convergence, mel, padding modes), on a short signal.
+    func testGradientMatchesFiniteDifferences() {
+        var rng = CounterRandom(key: 9)
+        let n = 300
+        let x = (0..<n).map { _ in rng.normal() }, y = (0..<n).map { _ in rng.normal() }
+        let small = [STFTConfiguration(fftSize: 64, hopSize: 16, padding: .endZeros),
+                     STFTConfiguration(fftSize: 32, hopSize: 8, windowLength: 24, padding: .centerReflect),
+                     STFTConfiguration(fftSize: 16, hopSize: 5, padding: .centerZeros),
+                     STFTConfiguration(fftSize: 32, hopSize: 7, padding: .none)]
+        let losses: [MultiScaleSpectralLoss] = [
+            .init(resolutions: small, linearWeight: 1, logWeight: 1, convergenceWeight: 0.5),
+            .init(resolutions: small, linearWeight: 0.3, logWeight: 0.7, convergenceWeight: 1, distance: .l2,
+                  logarithm: .offset(epsilon: 1e-7), powerFloor: 1e-8, scaleReduction: .mean),
+            .init(resolutions: [small[0]], linearWeight: 1, logWeight: 1, convergenceWeight: 1,
+                  melScale: .init(sampleRate: 16000, bands: 8)),
+        ]
+        for loss in losses {
+            let report = GradientCheck.check(at: x, step: 1e-6, function: { v in
+                [loss.values(AudioBatch(rows: [v]), AudioBatch(rows: [y]))[0]]
+            }, vectorJacobianProduct: { v, w in
+                loss.valuesWithGradient(AudioBatch(rows: [v]), AudioBatch(rows: [y])).gradient.samples.map { $0 * w[0] }
+            })
+            XCTAssertLessThan(report.relativeError, 1e-5, "\(report)")
+        }
+    }
+
+    func testBatchItemsAreScoredIndependently() {
+        var rng = CounterRandom(key: 5)
+        let rows = (0..<3).map { _ in (0..<1024).map { _ in Float(rng.normal()) } }
+        let targets = (0..<3).map { _ in (0..<1024).map { _ in Float(rng.normal()) } }
+        let loss = MultiScaleSpectralLoss.ddsp()
+        let (values, gradient) = loss.valuesWithGradient(AudioBatch(rows: rows), AudioBatch(rows: targets))
+        for b in 0..<3 {
+            let (v, g) = loss.valuesWithGradient(AudioBatch(rows: [rows[b]]), AudioBatch(rows: [targets[b]]))
+            XCTAssertEqual(v[0], values[b])
+            XCTAssertEqual(g.samples, gradient.item(b))
+        }
+    }
+
+    func testTooShortSignalsAreRejectedWithAClearError() {
+        XCTAssertThrowsError(try MultiScaleSpectralLoss.auraloss().validate(sampleCount: 500)) { error in
+            XCTAssertTrue("\(error)".contains("500 samples are too few"), "\(error)")
+        }
+        XCTAssertNoThrow(try MultiScaleSpectralLoss.ddsp().validate(sampleCount: 1))
+    }
+}
