@@ -38,7 +38,7 @@ let package = Package(
         ]),
 
         .testTarget(name: "DSPTests", dependencies: ["DSP"]),
-        .testTarget(name: "SynthsTests", dependencies: ["DSP", "Synths"]),
+        .testTarget(name: "SynthsTests", dependencies: ["DSP", "Synths"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MatchingTests", dependencies: ["DSP", "Synths", "Matching"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["DSP", "Synths", "Datasets"]),

@@ -1,0 +1,49 @@
+import DSP
+@testable import Synths
+import XCTest
+
+/// Every registered synth passes the shared conformance checks, so a new module is
+/// checked the moment it registers (the idea of swift-collections' `CheckCollection`).
+final class RegistryTests: XCTestCase {
+    func testEveryRegisteredSynthConforms() throws {
+        for entry in SynthRegistry.entries {
+            let synth = try SynthRegistry.make(entry.name, sampleRate: 16000)
+            XCTAssertEqual(synth.name, entry.name)
+            XCTAssertEqual(Set(synth.parameters.map(\.name)).count, synth.parameters.count, "\(entry.name): duplicate names")
+            SynthConformance.assertDeterministicAndBatchIndependent(synth, frames: 5, samples: 320)
+        }
+    }
+
+    func testEveryRegisteredSynthHasExactGradients() throws {
+        // The full-size modules are large (64 harmonics + 65 bands per frame): check a
+        // random subset of coordinates of each, on a short render.
+        for entry in SynthRegistry.entries {
+            let synth = try SynthRegistry.make(entry.name, sampleRate: 16000)
+            let layout = synth.layout(frameCount: 2)
+            let controls = GradientCheck.randomControls(layout: layout, batchSize: 1, seed: 21)
+            var rng = CounterRandom(key: 5)
+            let coordinates = (0..<24).map { _ in Int(rng.next() % UInt64(layout.stride)) }
+            let report = GradientCheck.check(synth: synth, controls: controls, request: RenderRequest(sampleCount: 128, noiseKeys: [3]),
+                                             coordinates: coordinates)
+            XCTAssertLessThan(report.relativeError, 1e-4, "\(entry.name): \(report)")
+        }
+    }
+
+    func testUnknownNamesGiveAHelpfulError() {
+        XCTAssertThrowsError(try SynthRegistry.make("moog")) { error in
+            XCTAssertTrue("\(error)".contains("unknown synth 'moog'"))
+            XCTAssertTrue("\(error)".contains("harmonic"))
+        }
+    }
+
+    func testHarmonicPlusNoiseIsTheSumOfItsParts() throws {
+        let synth = SynthRegistry.harmonicPlusNoise(harmonicCount: 8, noiseBands: 9)
+        let controls = GradientCheck.randomControls(layout: synth.layout(frameCount: 4), batchSize: 2, seed: 2)
+        let request = RenderRequest(sampleCount: 256, noiseKeys: [1, 2])
+        let total = synth.render(controls, request).samples
+        let parts = synth.split(controls)
+        let a = synth.parts[0].render(parts[0], request).samples, b = synth.parts[1].render(parts[1], request).samples
+        XCTAssertEqual(total, zip(a, b).map { $0 + $1 })
+        SynthConformance.assertGradientMatchesFiniteDifferences(synth, frames: 3, samples: 96)
+    }
+}
