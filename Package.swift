@@ -37,7 +37,7 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
-        .testTarget(name: "DSPTests", dependencies: ["DSP"]),
+        .testTarget(name: "DSPTests", dependencies: ["DSP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthsTests", dependencies: ["DSP", "Synths"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MatchingTests", dependencies: ["DSP", "Synths", "Matching"],
                     resources: [.copy("Fixtures")]),

@@ -50,8 +50,8 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
     /// The physical value of normalised `u` (clamped to [0, 1]) and `dv/du`.
     ///
     /// The derivative is taken of the unclamped map, so an optimiser sitting on a
-    /// bound still sees which way is inside. For curves steeper than linear at 0
-    /// (`curve > 1`) the derivative at `u = 0` is infinite; `u` is floored at 1e-12.
+    /// bound still sees which way is inside. Where a curve's derivative is infinite
+    /// (`u = 0` for `curve > 1`) it is evaluated at 1e-12 instead.
     @inlinable
     public func physicalWithDerivative<T: SynthScalar>(_ u: T) -> (value: T, derivative: T) {
         let u = Swift.min(Swift.max(u, 0), 1)
@@ -65,16 +65,14 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
             return (v, v * logRatio)
         case .curve(let c):
             let e = T(1 / c)
-            let uu = Swift.max(u, T(1e-12))
-            let p = T.pow(uu, e)
-            return (lo + (hi - lo) * p, (hi - lo) * e * p / uu)
+            let slope = (hi - lo) * e * T.pow(Swift.max(u, T(1e-12)), e - 1)
+            return (lo + (hi - lo) * T.pow(u, e), slope)
         case .symmetricCurve(let c):
             let e = T(1 / c)
             let d = 2 * u - 1
-            let m = Swift.max(abs(d), T(1e-12))
-            let p = T.pow(m, e)
             let s: T = d < 0 ? -1 : 1
-            return (lo + (hi - lo) / 2 * (s * p + 1), (hi - lo) * e * p / m)
+            let slope = (hi - lo) * e * T.pow(Swift.max(abs(d), T(1e-12)), e - 1)
+            return (lo + (hi - lo) / 2 * (s * T.pow(abs(d), e) + 1), slope)
         }
     }
 
