@@ -1,0 +1,161 @@
+import CSampleRate
+import CSndfile
+import DSP
+import Foundation
+
+/// Errors from reading and writing audio, each naming the file and what to do.
+public enum AudioFileError: Error, CustomStringConvertible, Equatable {
+    case missing(String)
+    case unreadable(String, reason: String)
+    case empty(String)
+    case nonFinite(String, sampleIndex: Int)
+    case badSampleRate(String, rate: Double)
+    case writeFailed(String, reason: String)
+    case resampleFailed(reason: String)
+
+    public var description: String {
+        switch self {
+        case .missing(let path): return "\(path): no such file"
+        case let .unreadable(path, reason): return "\(path): cannot read audio (\(reason))"
+        case .empty(let path): return "\(path): 0 samples"
+        case let .nonFinite(path, i): return "\(path): sample \(i) is NaN or infinite"
+        case let .badSampleRate(path, rate): return "\(path): invalid sample rate \(rate)"
+        case let .writeFailed(path, reason): return "\(path): cannot write audio (\(reason))"
+        case .resampleFailed(let reason): return "resampling failed (\(reason))"
+        }
+    }
+}
+
+/// Mono audio at a known sample rate.
+public struct MonoAudio: Sendable, Equatable {
+    public var samples: [Float]
+    public var sampleRate: Double
+    public init(samples: [Float], sampleRate: Double) { self.samples = samples; self.sampleRate = sampleRate }
+    public var durationSeconds: Double { Double(samples.count) / sampleRate }
+}
+
+public enum SampleFormat: Sendable {
+    case float32
+    case pcm16
+}
+
+/// Audio file I/O through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, ...), with
+/// downmixing and resampling through libsamplerate.
+public enum AudioFile {
+    /// Reads any file libsndfile opens, downmixes to mono (channel mean) and, when
+    /// `sampleRate` is given, resamples to it with libsamplerate's best sinc converter.
+    /// Rejects missing, unreadable, truncated-to-nothing and empty files, and NaN/Inf samples.
+    public static func read(_ path: String, sampleRate target: Double? = nil) throws -> MonoAudio {
+        guard FileManager.default.fileExists(atPath: path) else { throw AudioFileError.missing(path) }
+        var info = SF_INFO()
+        guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
+            throw AudioFileError.unreadable(path, reason: String(cString: sf_strerror(nil)))
+        }
+        defer { sf_close(handle) }
+        let channels = Int(info.channels)
+        guard info.samplerate > 0 else { throw AudioFileError.badSampleRate(path, rate: Double(info.samplerate)) }
+        guard channels > 0 else { throw AudioFileError.unreadable(path, reason: "no channels") }
+        // Read in blocks rather than trusting `frames`: a truncated file reports more frames
+        // than it holds, and some formats report none.
+        var interleaved: [Float] = []
+        var block = [Float](repeating: 0, count: 65536 * channels)
+        while true {
+            let got = block.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress!, 65536) }
+            if got <= 0 { break }
+            interleaved.append(contentsOf: block[0..<(Int(got) * channels)])
+        }
+        let frames = interleaved.count / channels
+        guard frames > 0 else { throw AudioFileError.empty(path) }
+        var mono = [Float](repeating: 0, count: frames)
+        for f in 0..<frames {
+            var s: Float = 0
+            for c in 0..<channels { s += interleaved[f * channels + c] }
+            mono[f] = s / Float(channels)
+        }
+        if let bad = mono.firstIndex(where: { !$0.isFinite }) { throw AudioFileError.nonFinite(path, sampleIndex: bad) }
+        var audio = MonoAudio(samples: mono, sampleRate: Double(info.samplerate))
+        if let target, target != audio.sampleRate {
+            guard target.isFinite, target > 0 else { throw AudioFileError.badSampleRate(path, rate: target) }
+            audio = try resample(audio, to: target)
+        }
+        return audio
+    }
+
+    /// Band-limited resampling (libsamplerate `SRC_SINC_BEST_QUALITY`).
+    public static func resample(_ audio: MonoAudio, to rate: Double) throws -> MonoAudio {
+        if rate == audio.sampleRate { return audio }
+        let ratio = rate / audio.sampleRate
+        let outCount = Int((Double(audio.samples.count) * ratio).rounded())
+        var output = [Float](repeating: 0, count: max(outCount, 1) + 16)
+        var data = SRC_DATA()
+        let status: Int32 = audio.samples.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { out in
+                data.data_in = input.baseAddress
+                data.input_frames = Int(input.count)
+                data.data_out = out.baseAddress
+                data.output_frames = Int(out.count)
+                data.src_ratio = ratio
+                data.end_of_input = 1
+                return src_simple(&data, Int32(SRC_SINC_BEST_QUALITY), 1)
+            }
+        }
+        guard status == 0 else { throw AudioFileError.resampleFailed(reason: String(cString: src_strerror(status))) }
+        let produced = Int(data.output_frames_gen)
+        return MonoAudio(samples: Array(output[0..<min(produced, max(outCount, 1))]), sampleRate: rate)
+    }
+
+    /// Writes mono WAV (32-bit float or 16-bit PCM). The file appears only when complete:
+    /// it is written to a temporary name beside the destination and renamed.
+    public static func write(_ audio: MonoAudio, to path: String, format: SampleFormat = .float32) throws {
+        guard audio.sampleRate.isFinite, audio.sampleRate >= 1 else { throw AudioFileError.badSampleRate(path, rate: audio.sampleRate) }
+        if let bad = audio.samples.firstIndex(where: { !$0.isFinite }) { throw AudioFileError.nonFinite(path, sampleIndex: bad) }
+        try AtomicFile.write(to: path) { temporary in
+            var info = SF_INFO()
+            info.samplerate = Int32(audio.sampleRate.rounded())
+            info.channels = 1
+            info.format = Int32(SF_FORMAT_WAV) | Int32(format == .float32 ? SF_FORMAT_FLOAT : SF_FORMAT_PCM_16)
+            guard let handle = sf_open(temporary, Int32(SFM_WRITE), &info) else {
+                throw AudioFileError.writeFailed(path, reason: String(cString: sf_strerror(nil)))
+            }
+            if format == .pcm16 { sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE)) }
+            let written = audio.samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress!, Int64($0.count)) }
+            let closeStatus = sf_close(handle)
+            guard written == Int64(audio.samples.count), closeStatus == 0 else {
+                throw AudioFileError.writeFailed(path, reason: "short write (\(written) of \(audio.samples.count) samples)")
+            }
+        }
+    }
+}
+
+/// Write-to-temporary-then-rename, so no reader ever sees a half-written output.
+public enum AtomicFile {
+    /// Calls `body` with a temporary path in the destination's folder, then renames it over
+    /// `path`. On any error the temporary file is removed and `path` is left untouched.
+    public static func write(to path: String, _ body: (String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent()
+        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())-\(UInt64.random(in: 0...UInt64.max))").path
+        do {
+            try body(temporary)
+            guard rename(temporary, path) == 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+        } catch {
+            unlink(temporary)
+            throw error
+        }
+    }
+
+    /// Writes `data` atomically.
+    public static func write(_ data: Data, to path: String) throws {
+        try write(to: path) { temporary in
+            do { try data.write(to: URL(fileURLWithPath: temporary)) } catch {
+                throw AtomicFileError(path: path, reason: "\(error.localizedDescription)")
+            }
+        }
+    }
+}
+
+public struct AtomicFileError: Error, CustomStringConvertible {
+    public let path: String
+    public let reason: String
+    public var description: String { "\(path): cannot write (\(reason))" }
+}
