@@ -31,6 +31,8 @@ public struct FrameUpsampler<T: SynthScalar>: Sendable {
     public let leftWeight: [T]
     public let rightWeight: [T]
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init(frameCount: Int, sampleCount: Int, interpolation: FrameInterpolation) {
         precondition(frameCount >= 1 && sampleCount >= 1, "upsampler: empty shape")
         self.frameCount = frameCount
@@ -73,6 +75,8 @@ public struct FrameUpsampler<T: SynthScalar>: Sendable {
     }
 
     /// `output[n] = w0 x[j] + w1 x[j+1]` for frames read at `frames[f * frameStride]`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     @inlinable
     public func upsample(_ frames: UnsafePointer<T>, frameStride: Int = 1, into output: UnsafeMutablePointer<T>) {
         let last = frameCount - 1
@@ -84,6 +88,8 @@ public struct FrameUpsampler<T: SynthScalar>: Sendable {
     }
 
     /// The adjoint: accumulates `dFrames += A^T dOutput`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     @inlinable
     public func accumulateAdjoint(_ dOutput: UnsafePointer<T>, into dFrames: UnsafeMutablePointer<T>, frameStride: Int = 1) {
         let last = frameCount - 1
@@ -96,6 +102,8 @@ public struct FrameUpsampler<T: SynthScalar>: Sendable {
     }
 
     /// Allocating convenience for tests and cold paths.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func upsample(_ frames: [T]) -> [T] {
         precondition(frames.count == frameCount)
         var out = [T](repeating: 0, count: sampleCount)
@@ -103,6 +111,8 @@ public struct FrameUpsampler<T: SynthScalar>: Sendable {
         return out
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func adjoint(_ dOutput: [T]) -> [T] {
         precondition(dOutput.count == sampleCount)
         var d = [T](repeating: 0, count: frameCount)

@@ -11,6 +11,8 @@ public struct MelFilterbank<T: SynthScalar>: Sendable {
     /// First and one-past-last non-zero bin of each filter, so products skip the zeros.
     public let support: [Range<Int>]
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init(sampleRate: Double, fftSize: Int, melCount: Int,
                 minimumHz: Double = 0, maximumHz: Double? = nil) {
         let bins = fftSize / 2 + 1
@@ -50,6 +52,8 @@ public struct MelFilterbank<T: SynthScalar>: Sendable {
     }
 
     /// `mel[m] = sum_k W[m, k] x[k]`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     @inlinable
     public func apply(_ x: UnsafePointer<T>, into mel: UnsafeMutablePointer<T>) {
         for m in 0..<melCount {
@@ -60,6 +64,8 @@ public struct MelFilterbank<T: SynthScalar>: Sendable {
     }
 
     /// `dx[k] += sum_m W[m, k] dMel[m]`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     @inlinable
     public func accumulateAdjoint(_ dMel: UnsafePointer<T>, into dx: UnsafeMutablePointer<T>) {
         for m in 0..<melCount {

@@ -64,6 +64,8 @@ public final class ShortTimeFourierTransform<T: SynthScalar> {
     private var frame: [T]
     private var bins: [T]
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init?(_ configuration: STFTConfiguration, sampleCount n: Int) {
         let c = configuration
         guard c.fftSize >= 2, c.fftSize % 2 == 0, c.hopSize >= 1, c.windowLength >= 1,
@@ -99,6 +101,8 @@ public final class ShortTimeFourierTransform<T: SynthScalar> {
     public var spectrumCount: Int { 2 * frameCount * binCount }
 
     /// Writes the complex STFT of `signal` (`sampleCount` samples) to `spectrum`.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func transform(_ signal: UnsafePointer<T>, into spectrum: UnsafeMutablePointer<T>) {
         let n = configuration.fftSize, hop = configuration.hopSize, stride = 2 * binCount
         padded.withUnsafeMutableBufferPointer { pad in
@@ -123,6 +127,8 @@ public final class ShortTimeFourierTransform<T: SynthScalar> {
     /// For a real input the r2c transform's adjoint is `dx[t] = Re sum_k G_k e^{i w k t}`
     /// over the stored half spectrum; a c2r transform computes that sum with every
     /// interior bin counted twice (Hermitian completion), so interior bins are halved first.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func accumulateAdjoint(_ dSpectrum: UnsafeMutablePointer<T>, into dSignal: UnsafeMutablePointer<T>) {
         let n = configuration.fftSize, hop = configuration.hopSize, stride = 2 * binCount
         padded.withUnsafeMutableBufferPointer { pad in
@@ -151,6 +157,8 @@ public final class ShortTimeFourierTransform<T: SynthScalar> {
     /// Weighted overlap-add inverse (`torch.istft` semantics): each frame is inverted,
     /// windowed and added, then divided by the summed squared window. Samples the
     /// window never covers come back as zero.
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public func inverse(_ spectrum: UnsafePointer<T>, into signal: UnsafeMutablePointer<T>) {
         let n = configuration.fftSize, hop = configuration.hopSize, stride = 2 * binCount
         var norm = [T](repeating: 0, count: padded.count)

@@ -60,8 +60,8 @@ public struct HarmonicOscillatorBank: Synth {
         self.parameters = specs
     }
 
-    var amplitudeIndex: Int { 0 }
-    var f0Index: Int { harmonicCount + 1 }
+    /// Index of the f0 parameter (after the amplitude and the harmonic weights).
+    public var f0Index: Int { harmonicCount + 1 }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)

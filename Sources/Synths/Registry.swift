@@ -13,6 +13,9 @@ public enum SynthRegistry {
         Entry(name: "harmonic", summary: "DDSP harmonic-plus-noise: 64-harmonic oscillator bank + 65-band filtered noise") {
             harmonicPlusNoise(sampleRate: $0)
         },
+        Entry(name: "harmonic-reverb", summary: "DDSP harmonic-plus-noise through DDSP's exponential-decay noise reverb (3 s)") {
+            Reverberated(harmonicPlusNoise(sampleRate: $0), name: "harmonic-reverb")
+        },
         Entry(name: "harmonic-bank", summary: "DDSP harmonic oscillator bank alone (64 harmonics)") {
             HarmonicOscillatorBank(sampleRate: $0)
         },

@@ -127,27 +127,39 @@ public struct MultiScaleSpectralLoss: AudioLoss, Sendable, Hashable, Codable {
                                              target: (target.batchSize, target.sampleCount)).description)
         let n = prediction.sampleCount, batch = prediction.batchSize
         precondition((try? validate(sampleCount: n)) != nil, "spectral loss: \(n) samples is too short for these resolutions")
-        var values = [T](repeating: 0, count: batch)
-        var gradient = AudioBatch<T>(zeros: wantGradient ? batch : 0, sampleCount: n)
-        let scale: T = scaleReduction == .mean ? 1 / T(resolutions.count) : 1
-        values.withUnsafeMutableBufferPointer { v in
-            gradient.samples.withUnsafeMutableBufferPointer { g in
+        // Work items are (batch item, resolution) pairs, so a single target still uses every
+        // core; each pair writes its own gradient row, summed per item afterwards in a fixed
+        // order (results do not depend on the thread count).
+        let r = resolutions.count
+        var partial = [T](repeating: 0, count: batch * r)
+        var partialGradient = [T](repeating: 0, count: wantGradient ? batch * r * n : 0)
+        let scale: T = scaleReduction == .mean ? 1 / T(r) : 1
+        partial.withUnsafeMutableBufferPointer { v in
+            partialGradient.withUnsafeMutableBufferPointer { g in
                 prediction.samples.withUnsafeBufferPointer { p in
                     target.samples.withUnsafeBufferPointer { y in
                         let v = UncheckedPointer(v.baseAddress!)
                         let g = UncheckedPointer(g.baseAddress ?? v.pointer)
                         let p = UncheckedPointer(UnsafeMutablePointer(mutating: p.baseAddress!))
                         let y = UncheckedPointer(UnsafeMutablePointer(mutating: y.baseAddress!))
-                        Parallelism.forEach(batch) { b in
-                            var total: T = 0
-                            for r in resolutions {
-                                let single = SingleResolution<T>(loss: self, configuration: r, sampleCount: n)!
-                                total += single.evaluate(p.pointer + b * n, y.pointer + b * n,
-                                                         gradient: wantGradient ? g.pointer + b * n : nil, scale: scale).value
-                            }
-                            v.pointer[b] = total * scale
+                        Parallelism.forEach(batch * r) { job in
+                            let b = job / r, resolution = resolutions[job % r]
+                            let single = SingleResolution<T>(loss: self, configuration: resolution, sampleCount: n)!
+                            v.pointer[job] = single.evaluate(p.pointer + b * n, y.pointer + b * n,
+                                                             gradient: wantGradient ? g.pointer + job * n : nil, scale: scale).value
                         }
                     }
+                }
+            }
+        }
+        var values = [T](repeating: 0, count: batch)
+        var gradient = AudioBatch<T>(zeros: wantGradient ? batch : 0, sampleCount: n)
+        for b in 0..<batch {
+            values[b] = (0..<r).reduce(T(0)) { $0 + partial[b * r + $1] } * scale
+            if wantGradient {
+                for j in 0..<r {
+                    let base = (b * r + j) * n
+                    for i in 0..<n { gradient.samples[b * n + i] += partialGradient[base + i] }
                 }
             }
         }

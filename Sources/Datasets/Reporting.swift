@@ -1,0 +1,51 @@
+import Foundation
+
+/// A CSV file written atomically when `finish` is called.
+public struct CSVWriter {
+    let path: String
+    private var lines: [String]
+
+    public init(path: String, header: [String]) {
+        self.path = path
+        lines = [header.joined(separator: ",")]
+    }
+
+    public mutating func row(_ fields: [Any]) {
+        lines.append(fields.map { field -> String in
+            if let d = field as? Double { return String(format: "%.9g", d) }
+            if let f = field as? Float { return String(format: "%.7g", Double(f)) }
+            return "\(field)"
+        }.joined(separator: ","))
+    }
+
+    /// Creates the folder if needed and writes the file atomically.
+    public func finish() throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
+    }
+}
+
+/// A one-line progress bar on standard error: `label [#####.....] 12/40 3.1/s ETA 8s`.
+public struct ProgressBar {
+    public let label: String
+    public let total: Int
+    let start = DispatchTime.now().uptimeNanoseconds
+    private var lastDraw: UInt64 = 0
+
+    public init(_ label: String, total: Int) { self.label = label; self.total = total }
+
+    public mutating func update(_ done: Int, note: String = "") {
+        let now = DispatchTime.now().uptimeNanoseconds
+        guard done == total || now - lastDraw > 200_000_000 else { return }
+        lastDraw = now
+        let elapsed = Double(now - start) / 1e9
+        let rate = Double(done) / max(elapsed, 1e-9)
+        let eta = rate > 0 ? Double(total - done) / rate : 0
+        let width = 24, filled = total > 0 ? width * done / total : width
+        let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
+        var line = "\r\(label) [\(bar)] \(done)/\(total) \(String(format: "%.1f", rate))/s ETA \(Int(eta.rounded()))s \(note)"
+        if done == total { line += "\n" }
+        FileHandle.standardError.write(line.data(using: .utf8)!)
+    }
+}

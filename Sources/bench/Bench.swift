@@ -1,0 +1,18 @@
+import ArgumentParser
+
+@main
+struct Bench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "SynthMatch studies and benchmarks; each writes CSV under results/.",
+        subcommands: [DDSPSeedStudy.self, ThroughputStudy.self])
+}
+
+/// Options every study shares.
+struct StudyOptions: ParsableArguments {
+    @Option(help: "Folder that receives the study's CSV (and WAV) files.")
+    var out: String?
+
+    @Option(help: "Worker threads for batch loops (0: all cores).")
+    var threads: Int = 0
+}

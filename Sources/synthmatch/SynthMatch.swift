@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct SynthMatchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "synthmatch",
+        abstract: "Sound matching with differentiable synthesizers.",
+        subcommands: [Distance.self, Synths.self, Render.self])
+}
