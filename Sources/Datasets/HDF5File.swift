@@ -1,0 +1,114 @@
+import CHDF5
+import Foundation
+
+public struct HDF5Error: Error, CustomStringConvertible {
+    public let path: String
+    public let operation: String
+    public var description: String { "\(path): HDF5 \(operation) failed" }
+}
+
+/// A thin owner of an HDF5 file handle: float32 datasets (optionally chunked and
+/// compressed) and scalar string / float64 attributes on the root group. The C macros
+/// Swift cannot import (H5T_NATIVE_FLOAT, H5P_DEFAULT, H5F_ACC_*) come from the CHDF5 shim.
+public final class HDF5File {
+    public let path: String
+    let id: hid_t
+
+    private init(path: String, id: hid_t) { self.path = path; self.id = id }
+
+    /// Creates (truncating) a file. Write to a temporary path and rename when complete.
+    public static func create(_ path: String) throws -> HDF5File {
+        HDF5File.silenceErrorStack()
+        let id = H5Fcreate(path, chdf5_acc_trunc(), chdf5_p_default(), chdf5_p_default())
+        guard id >= 0 else { throw HDF5Error(path: path, operation: "create") }
+        return HDF5File(path: path, id: id)
+    }
+
+    public static func open(_ path: String) throws -> HDF5File {
+        HDF5File.silenceErrorStack()
+        guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(path: path, operation: "open (no such file)") }
+        let id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
+        guard id >= 0 else { throw HDF5Error(path: path, operation: "open (not an HDF5 file?)") }
+        return HDF5File(path: path, id: id)
+    }
+
+    deinit { H5Fclose(id) }
+
+    /// HDF5 prints its error stack to stderr by default; errors here become Swift errors.
+    static func silenceErrorStack() { H5Eset_auto2(hid_t(0), nil, nil) }
+
+    /// Writes a row-major float32 dataset. `chunkRows` chunks by rows; `deflate` (0-9)
+    /// compresses with shuffle + gzip.
+    public func writeFloats(_ name: String, _ values: [Float], shape: [Int], chunkRows: Int? = nil, deflate: Int? = nil) throws {
+        precondition(shape.reduce(1, *) == values.count, "HDF5 \(name): \(values.count) values for shape \(shape)")
+        var dims = shape.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+        guard space >= 0 else { throw HDF5Error(path: path, operation: "dataspace for \(name)") }
+        defer { H5Sclose(space) }
+        let plist = H5Pcreate(chdf5_p_dataset_create())
+        defer { H5Pclose(plist) }
+        if let chunkRows, !shape.isEmpty, values.count > 0 {
+            var chunk = dims
+            chunk[0] = hsize_t(max(1, min(chunkRows, shape[0])))
+            H5Pset_chunk(plist, Int32(chunk.count), &chunk)
+            if let deflate { H5Pset_shuffle(plist); H5Pset_deflate(plist, UInt32(deflate)) }
+        }
+        let dataset = H5Dcreate2(id, name, chdf5_native_float(), space, chdf5_p_default(), plist, chdf5_p_default())
+        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "create dataset \(name)") }
+        defer { H5Dclose(dataset) }
+        let status = values.withUnsafeBufferPointer { H5Dwrite(dataset, chdf5_native_float(), hid_t(0), hid_t(0), chdf5_p_default(), $0.baseAddress) }
+        guard status >= 0 else { throw HDF5Error(path: path, operation: "write \(name)") }
+    }
+
+    /// Reads a whole float32 dataset and its shape.
+    public func readFloats(_ name: String) throws -> (values: [Float], shape: [Int]) {
+        let dataset = H5Dopen2(id, name, chdf5_p_default())
+        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "open dataset \(name)") }
+        defer { H5Dclose(dataset) }
+        let space = H5Dget_space(dataset)
+        defer { H5Sclose(space) }
+        let rank = Int(H5Sget_simple_extent_ndims(space))
+        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        let shape = dims.prefix(rank).map { Int($0) }
+        var values = [Float](repeating: 0, count: shape.reduce(1, *))
+        let status = values.withUnsafeMutableBufferPointer { H5Dread(dataset, chdf5_native_float(), hid_t(0), hid_t(0), chdf5_p_default(), $0.baseAddress) }
+        guard status >= 0 else { throw HDF5Error(path: path, operation: "read \(name)") }
+        return (values, shape)
+    }
+
+    /// A scalar UTF-8 string attribute on the root group, variable length (h5py reads it
+    /// as `str`, not `bytes`).
+    public func setAttribute(_ name: String, _ value: String) throws {
+        let type = H5Tcopy(chdf5_c_s1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, chdf5_variable())
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        let space = H5Screate(H5S_SCALAR)
+        defer { H5Sclose(space) }
+        let attribute = H5Acreate2(id, name, type, space, chdf5_p_default(), chdf5_p_default())
+        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
+        defer { H5Aclose(attribute) }
+        let status = value.withCString { c -> herr_t in
+            var pointer: UnsafePointer<CChar>? = c
+            return H5Awrite(attribute, type, &pointer)
+        }
+        guard status >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
+    }
+
+    public func stringAttribute(_ name: String) throws -> String {
+        let attribute = H5Aopen(id, name, chdf5_p_default())
+        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "open attribute \(name)") }
+        defer { H5Aclose(attribute) }
+        let type = H5Tcopy(chdf5_c_s1())
+        defer { H5Tclose(type) }
+        H5Tset_size(type, chdf5_variable())
+        H5Tset_cset(type, H5T_CSET_UTF8)
+        var pointer: UnsafeMutablePointer<CChar>?
+        guard H5Aread(attribute, type, &pointer) >= 0, let pointer else {
+            throw HDF5Error(path: path, operation: "read attribute \(name) (not a string?)")
+        }
+        defer { H5free_memory(pointer) }
+        return String(cString: pointer)
+    }
+}
