@@ -20,6 +20,9 @@ public struct ControlFit {
     public let trainable: [Bool]
     public private(set) var logits: [Double]
     public var optimiser: Adam
+    /// Scales the optimiser's base learning rate per step.
+    public var schedule: LearningRateSchedule
+    private let baseLearningRate: Double
     /// Per control value: a multiplier on Adam's step. Adam is invariant to the scale of
     /// a gradient, so a per-parameter learning rate has to scale the step itself.
     public let learningRateScale: [Double]
@@ -27,7 +30,8 @@ public struct ControlFit {
     public init(synth: any Synth, loss: any AudioLoss, target: AudioBatch<Float>, initial: Controls<Float>,
                 trainable isTrainable: (ParameterSpec) -> Bool = { _ in true },
                 learningRateScale rateScale: (ParameterSpec) -> Double = { _ in 1 }, tieFrames: Bool = false,
-                optimiser: Adam = Adam(learningRate: 0.05), noiseKeys: [UInt64]? = nil) {
+                optimiser: Adam = Adam(learningRate: 0.05), schedule: LearningRateSchedule = .constant,
+                noiseKeys: [UInt64]? = nil) {
         precondition(initial.batchSize == target.batchSize, "control fit: \(initial.batchSize) control rows for \(target.batchSize) targets")
         self.synth = synth
         self.loss = loss
@@ -54,6 +58,8 @@ public struct ControlFit {
             return Double.log(c / (1 - c))
         }
         self.optimiser = optimiser
+        self.schedule = schedule
+        self.baseLearningRate = optimiser.learningRate
     }
 
     /// The current controls, `sigmoid(z)`.
@@ -86,6 +92,7 @@ public struct ControlFit {
             }
         }
         let before = logits
+        optimiser.learningRate = baseLearningRate * schedule.multiplier(step: optimiser.step)
         optimiser.update(&logits, gradient: gradient, mask: trainable)
         for i in logits.indices where learningRateScale[i] != 1 {
             logits[i] = before[i] + learningRateScale[i] * (logits[i] - before[i])

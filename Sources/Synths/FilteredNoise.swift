@@ -126,15 +126,9 @@ public struct FilteredNoise: Synth {
                     let out = gv.pointer + b * controls.layout.stride
                     for f in 0..<nF {
                         for i in 0..<l { dh[i] = 0 }
-                        for i in 0..<hop {
-                            let src = f * hop + i
-                            guard src < n else { break }
-                            let x = noise[src]
-                            // t = src + j - start must lie in [0, n)
-                            let lo = Swift.max(0, start - src), hi = Swift.min(l, n + start - src)
-                            if lo >= hi { continue }
-                            let base = g + (src - start)
-                            for j in lo..<hi { dh[j] += x * base[j] }
+                        forEachSource(frame: f, hop: hop, count: n) { src, taps in
+                            let x = noise[src], base = g + (src - start)
+                            for j in taps { dh[j] += x * base[j] }
                         }
                         for band in 0..<k {
                             var s: T = 0
@@ -182,16 +176,23 @@ public struct FilteredNoise: Synth {
         irs.withUnsafeBufferPointer { h in
             for f in 0..<nF {
                 let ir = h.baseAddress! + f * l
-                for i in 0..<hop {
-                    let src = f * hop + i
-                    guard src < n else { break }
-                    let x = noise[src]
-                    let lo = Swift.max(0, start - src), hi = Swift.min(l, n + start - src)
-                    if lo >= hi { continue }
-                    let base = y + (src - start)
-                    for j in lo..<hi { base[j] += x * ir[j] }
+                forEachSource(frame: f, hop: hop, count: n) { src, taps in
+                    let x = noise[src], base = y + (src - start)
+                    for j in taps { base[j] += x * ir[j] }
                 }
             }
+        }
+    }
+
+    /// Visits each input sample `src` of frame `f`'s block with the taps `j` of its IR whose
+    /// output `src + j - cropStart` lands inside the `n` output samples: the index structure
+    /// shared by the convolution and its adjoint.
+    @inline(__always)
+    func forEachSource(frame f: Int, hop: Int, count n: Int, _ body: (_ src: Int, _ taps: Range<Int>) -> Void) {
+        let l = impulseLength, start = cropStart
+        for src in (f * hop)..<Swift.min((f + 1) * hop, n) {
+            let lo = Swift.max(0, start - src), hi = Swift.min(l, n + start - src)
+            if lo < hi { body(src, lo..<hi) }
         }
     }
 }

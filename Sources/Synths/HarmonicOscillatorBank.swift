@@ -13,8 +13,8 @@ import RealModule
 ///     y[n]   = sum_k [k f[n] < sr/2] a_k[n] sin(k phi[n])
 ///
 /// `sin(k phi)` comes from the rotation `e^{i k phi} = e^{i (k-1) phi} e^{i phi}`, one
-/// complex multiply per harmonic instead of a `sin` call (error grows ~k ulp), eight
-/// samples at a time in SIMD lanes; the phase accumulates in float64 and is wrapped, so
+/// complex multiply per harmonic instead of a `sin` call (error grows ~k ulp), over blocks
+/// of samples in vectorised loops; the phase accumulates in float64 and is wrapped, so
 /// long notes do not lose precision as DDSP's float32 cumsum does.
 ///
 /// Adjoint (pullback of dL/dy = g):
@@ -208,9 +208,12 @@ extension HarmonicOscillatorBank {
     }
 }
 
-extension HarmonicOscillatorBank.Plan {
-    typealias Lanes = SIMD8<T>
+/// Samples per block of the kernels: the per-harmonic work runs as element-wise loops over a
+/// block (independent samples, so LLVM vectorises them once specialised), and the rotation
+/// recurrence runs across harmonics in the outer loop.
+let harmonicBlockLength = 128
 
+extension HarmonicOscillatorBank.Plan {
     /// Sample-rate frequency and wrapped phase `phi[n]` (inclusive cumsum, float64 accumulator).
     func phases(_ frames: HarmonicOscillatorBank.FrameControls<T>) -> (frequency: [T], phase: [T]) {
         let n = sampleCount
@@ -226,33 +229,71 @@ extension HarmonicOscillatorBank.Plan {
         return (frequency, phase)
     }
 
+    /// Per-block scratch: the fundamental's sin/cos, the running sin/cos of harmonic k,
+    /// each sample's harmonic limit, and accumulators.
+    struct Block {
+        let capacity: Int
+        let s1, c1, s, c, limit, sk, a, b: UnsafeMutablePointer<T>
+        init(capacity: Int) {
+            self.capacity = capacity
+            let all = UnsafeMutablePointer<T>.allocate(capacity: 8 * capacity)
+            all.initialize(repeating: 0, count: 8 * capacity)
+            (s1, c1, s, c) = (all, all + capacity, all + 2 * capacity, all + 3 * capacity)
+            (limit, sk, a, b) = (all + 4 * capacity, all + 5 * capacity, all + 6 * capacity, all + 7 * capacity)
+        }
+        func deallocate() { s1.deallocate() }
+
+        /// Loads sin/cos of the phase and the harmonic limits of `count` samples from `start`.
+        /// Returns the largest and smallest limit.
+        func load(start: Int, count: Int, phase: [T], frequency: [T], nyquist: T, harmonics h: Int) -> (top: Int, bottom: T) {
+            var top: T = 0, bottom = T(h)
+            for l in 0..<count {
+                let i = start + l
+                s1[l] = T.sin(phase[i]); c1[l] = T.cos(phase[i])
+                s[l] = s1[l]; c[l] = c1[l]
+                limit[l] = HarmonicOscillatorBank.harmonicLimit(frequency[i], nyquist, h)
+                top = Swift.max(top, limit[l]); bottom = Swift.min(bottom, limit[l])
+            }
+            return (Int(top), bottom)
+        }
+
+        /// Advances (s, c) from harmonic k to k + 1: one complex multiply by e^{i phi}.
+        @inline(__always)
+        func rotate(_ count: Int) {
+            for l in 0..<count {
+                let sn = s[l] * c1[l] + c[l] * s1[l]
+                c[l] = c[l] * c1[l] - s[l] * s1[l]
+                s[l] = sn
+            }
+        }
+    }
+
     /// Forward synthesis of one item into `output` (N samples).
     func synthesise(_ frames: HarmonicOscillatorBank.FrameControls<T>, output: UnsafeMutablePointer<T>) {
         let (frequency, phase) = phases(frames)
         let h = synth.harmonicCount, nyquist = T(synth.sampleRate / 2)
+        let block = Block(capacity: harmonicBlockLength)
+        defer { block.deallocate() }
+        let w0 = amplitudeUpsampler.leftWeight, w1 = amplitudeUpsampler.rightWeight
         frames.harmonicAmplitudes.withUnsafeBufferPointer { amps in
-            forEachChunk { start, count, left, right in
-                var w0 = Lanes(repeating: 0), w1 = w0, s1 = w0, c1 = w0, limit = w0
-                var minLimit = T(h + 1), maxLimit: T = 0
-                for l in 0..<count {
-                    let i = start + l
-                    w0[l] = amplitudeUpsampler.leftWeight[i]; w1[l] = amplitudeUpsampler.rightWeight[i]
-                    s1[l] = T.sin(phase[i]); c1[l] = T.cos(phase[i])
-                    limit[l] = HarmonicOscillatorBank.harmonicLimit(frequency[i], nyquist, h)
-                    minLimit = Swift.min(minLimit, limit[l]); maxLimit = Swift.max(maxLimit, limit[l])
-                }
-                if count < 8 { for l in count..<8 { limit[l] = 0 } ; minLimit = 0 }
-                let top = Int(maxLimit)
-                var s = s1, c = c1, sum0 = Lanes(repeating: 0), sum1 = sum0
+            forEachBlock { start, count, left, right in
+                let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h)
+                let sum0 = block.a, sum1 = block.b
+                for l in 0..<count { sum0[l] = 0; sum1[l] = 0 }
                 let a0 = amps.baseAddress! + left * h, a1 = amps.baseAddress! + right * h
                 for k in 0..<top {
-                    if k > 0 { (s, c) = (s * c1 + c * s1, c * c1 - s * s1) }
-                    let sk = T(k + 1) <= minLimit ? s : s.replacing(with: 0, where: limit .< T(k + 1))
-                    sum0 += a0[k] * sk
-                    sum1 += a1[k] * sk
+                    if k > 0 { block.rotate(count) }
+                    let x0 = a0[k], x1 = a1[k], kk = T(k + 1)
+                    if kk <= bottom {
+                        for l in 0..<count { sum0[l] += x0 * block.s[l]; sum1[l] += x1 * block.s[l] }
+                    } else {
+                        for l in 0..<count {
+                            let v = kk <= block.limit[l] ? block.s[l] : 0
+                            sum0[l] += x0 * v; sum1[l] += x1 * v
+                        }
+                    }
                 }
-                let y = w0 * sum0 + w1 * sum1
-                for l in 0..<count { output[start + l] = y[l] }
+                for l in 0..<count { output[start + l] = w0[start + l] * sum0[l] + w1[start + l] * sum1[l] }
             }
         }
     }
@@ -260,59 +301,51 @@ extension HarmonicOscillatorBank.Plan {
     /// Backward pass of one item: dL/d(A d_k) per frame (frame-major) and dL/df0 per frame.
     func backward(_ frames: HarmonicOscillatorBank.FrameControls<T>, _ dy: UnsafeMutablePointer<T>) -> (harmonicAmplitudes: [T], f0: [T]) {
         let (frequency, phase) = phases(frames)
-        let h = synth.harmonicCount, nyquist = T(synth.sampleRate / 2)
+        let h = synth.harmonicCount, nyquist = T(synth.sampleRate / 2), cap = harmonicBlockLength
         var dAmps = [T](repeating: 0, count: frameCount * h)
         var dPhase = [T](repeating: 0, count: sampleCount)
-        let acc0 = UnsafeMutablePointer<Lanes>.allocate(capacity: h), acc1 = UnsafeMutablePointer<Lanes>.allocate(capacity: h)
-        defer { acc0.deallocate(); acc1.deallocate() }
-        var runLeft = -1, runRight = -1
-        func flush() {
-            guard runLeft >= 0 else { return }
-            for k in 0..<h {
-                dAmps[runLeft * h + k] += acc0[k].sum()
-                dAmps[runRight * h + k] += acc1[k].sum()
-            }
-        }
+        let block = Block(capacity: cap)
+        // Per-harmonic, per-sample products, reduced over samples once per block (element-wise
+        // loops vectorise; a running scalar sum would not, floating-point sums being ordered).
+        let acc0 = UnsafeMutablePointer<T>.allocate(capacity: h * cap), acc1 = UnsafeMutablePointer<T>.allocate(capacity: h * cap)
+        let g0 = UnsafeMutablePointer<T>.allocate(capacity: cap), g1 = UnsafeMutablePointer<T>.allocate(capacity: cap)
+        defer { block.deallocate(); acc0.deallocate(); acc1.deallocate(); g0.deallocate(); g1.deallocate() }
+        let w0 = amplitudeUpsampler.leftWeight, w1 = amplitudeUpsampler.rightWeight
         frames.harmonicAmplitudes.withUnsafeBufferPointer { amps in
-            forEachChunk { start, count, left, right in
-                if left != runLeft || right != runRight {
-                    flush()
-                    acc0.initialize(repeating: Lanes(repeating: 0), count: h)
-                    acc1.initialize(repeating: Lanes(repeating: 0), count: h)
-                    runLeft = left; runRight = right
-                }
-                var g0 = Lanes(repeating: 0), g1 = g0, s1 = g0, c1 = g0, limit = g0, g = g0
-                var minLimit = T(h + 1), maxLimit: T = 0
-                for l in 0..<count {
-                    let i = start + l
-                    g[l] = dy[i]
-                    g0[l] = dy[i] * amplitudeUpsampler.leftWeight[i]; g1[l] = dy[i] * amplitudeUpsampler.rightWeight[i]
-                    s1[l] = T.sin(phase[i]); c1[l] = T.cos(phase[i])
-                    limit[l] = HarmonicOscillatorBank.harmonicLimit(frequency[i], nyquist, h)
-                    minLimit = Swift.min(minLimit, limit[l]); maxLimit = Swift.max(maxLimit, limit[l])
-                }
-                if count < 8 { for l in count..<8 { limit[l] = 0 }; minLimit = 0 }
-                let top = Int(maxLimit)
-                var s = s1, c = c1, phi0 = Lanes(repeating: 0), phi1 = phi0
+            forEachBlock { start, count, left, right in
+                let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h)
+                for l in 0..<count { g0[l] = dy[start + l] * w0[start + l]; g1[l] = dy[start + l] * w1[start + l] }
+                let phi0 = block.a, phi1 = block.b
+                for l in 0..<count { phi0[l] = 0; phi1[l] = 0 }
                 let a0 = amps.baseAddress! + left * h, a1 = amps.baseAddress! + right * h
                 for k in 0..<top {
-                    if k > 0 { (s, c) = (s * c1 + c * s1, c * c1 - s * s1) }
-                    var sk = s, ck = c
-                    if T(k + 1) > minLimit {
-                        let off = limit .< T(k + 1)
-                        sk.replace(with: 0, where: off); ck.replace(with: 0, where: off)
+                    if k > 0 { block.rotate(count) }
+                    let kk = T(k + 1), x0 = kk * a0[k], x1 = kk * a1[k]
+                    let p0 = acc0 + k * cap, p1 = acc1 + k * cap
+                    if kk <= bottom {
+                        for l in 0..<count {
+                            p0[l] = g0[l] * block.s[l]; p1[l] = g1[l] * block.s[l]
+                            phi0[l] += x0 * block.c[l]; phi1[l] += x1 * block.c[l]
+                        }
+                    } else {
+                        for l in 0..<count {
+                            let on = kk <= block.limit[l]
+                            let sv = on ? block.s[l] : 0, cv = on ? block.c[l] : 0
+                            p0[l] = g0[l] * sv; p1[l] = g1[l] * sv
+                            phi0[l] += x0 * cv; phi1[l] += x1 * cv
+                        }
                     }
-                    acc0[k] += g0 * sk
-                    acc1[k] += g1 * sk
-                    let kk = T(k + 1)
-                    phi0 += (kk * a0[k]) * ck
-                    phi1 += (kk * a1[k]) * ck
                 }
-                let dphi = g0 * phi0 + g1 * phi1
-                for l in 0..<count { dPhase[start + l] = dphi[l] }
+                for k in 0..<top {
+                    var s0: T = 0, s1: T = 0
+                    let p0 = acc0 + k * cap, p1 = acc1 + k * cap
+                    for l in 0..<count { s0 += p0[l]; s1 += p1[l] }
+                    dAmps[left * h + k] += s0
+                    dAmps[right * h + k] += s1
+                }
+                for l in 0..<count { dPhase[start + l] = g0[l] * phi0[l] + g1[l] * phi1[l] }
             }
         }
-        flush()
         // dL/df[m] = 2 pi / sr * sum_{n >= m} dL/dphi[n]  (reverse cumsum, float64)
         var dFrequency = [T](repeating: 0, count: sampleCount)
         var running = 0.0
@@ -321,20 +354,20 @@ extension HarmonicOscillatorBank.Plan {
             running += Double(dPhase[i])
             dFrequency[i] = T(running * scale)
         }
-        // The per-run sums above are already the transposed window upsampling: each
+        // The per-block sums above are already the transposed window upsampling: each
         // sample's gradient was split between its left and right frame by its weights.
         return (dAmps, frequencyUpsampler.adjoint(dFrequency))
     }
 
-    /// Calls `body(start, count, leftFrame, rightFrame)` for chunks of up to 8 samples
-    /// that share their amplitude frames.
-    func forEachChunk(_ body: (Int, Int, Int, Int) -> Void) {
+    /// Calls `body(start, count, leftFrame, rightFrame)` for blocks of up to
+    /// `harmonicBlockLength` consecutive samples that share their amplitude frames.
+    func forEachBlock(_ body: (Int, Int, Int, Int) -> Void) {
         let lf = amplitudeUpsampler.leftFrame, last = frameCount - 1
         var i = 0
         while i < sampleCount {
             let left = Int(lf[i])
             var count = 1
-            while count < 8, i + count < sampleCount, Int(lf[i + count]) == left { count += 1 }
+            while count < harmonicBlockLength, i + count < sampleCount, Int(lf[i + count]) == left { count += 1 }
             body(i, count, left, Swift.min(left + 1, last))
             i += count
         }

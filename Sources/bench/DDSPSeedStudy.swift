@@ -22,11 +22,14 @@ struct DDSPSeedStudy: ParsableCommand {
     @Option(help: "Adam learning rate on the controls' logits.")
     var learningRate: Double = 0.05
 
+    @Option(help: "Learning rate at the last step, as a fraction of --learning-rate (exponential decay).")
+    var finalRateFraction: Double = 0.05
+
     @Option(help: "Seed for the random initial amplitudes.")
     var seed: UInt64 = 1
 
     @Option(parsing: .upToNextOption, help: "Relative f0 offsets of the learned-f0 runs' starts.")
-    var f0Offsets: [Double] = [0.01, -0.03, 0.10, -0.10]
+    var f0Offsets: [Double] = [0.01, -0.03, 0.10, -0.10, 0.25, -0.25, 0.50]
 
     @Option(help: "Learning-rate multiplier for f0 (its logit moves f0 by ln(200) per unit).")
     var f0RateScale: Double = 0.1
@@ -65,7 +68,7 @@ struct DDSPSeedStudy: ParsableCommand {
             let targetAudio = renderTarget(target, bank: bank)
             try AudioFile.write(MonoAudio(samples: targetAudio.samples, sampleRate: Self.sampleRate), to: "\(out)/\(target.name)_target.wav")
             var runs: [(name: String, start: Double?)] = [("fixed_f0", nil)]
-            for o in f0Offsets { runs.append((String(format: "learn_f0_%+.0f%%", o * 100), target.f0 * (1 + o))) }
+            for o in f0Offsets { runs.append((String(format: "learn_f0_%@%.0fpct", o < 0 ? "minus" : "plus", abs(o) * 100), target.f0 * (1 + o))) }
             for run in runs {
                 let result = try fit(target, run: run.name, f0Start: run.start, model: model, bank: bank, loss: loss,
                                      targetAudio: targetAudio, out: out)
@@ -101,10 +104,12 @@ struct DDSPSeedStudy: ParsableCommand {
         var fit = ControlFit(synth: model, loss: loss, target: targetAudio, initial: initial,
                              trainable: { learnF0 || $0.name != "f0" },
                              learningRateScale: { $0.name == "f0" ? f0RateScale : 1 }, tieFrames: true,
-                             optimiser: Adam(learningRate: learningRate), noiseKeys: [seed])
+                             optimiser: Adam(learningRate: learningRate),
+                             schedule: .exponential(finalFraction: finalRateFraction, steps: steps), noiseKeys: [seed])
         var header = ["step", "loss", "f0_hz"]
         for h in target.harmonics { header += ["harmonic_\(h.k)_amplitude", "harmonic_\(h.k)_relative_error"] }
         var csv = CSVWriter(path: "\(out)/\(target.name)_\(run).csv", header: header)
+        try AudioFile.write(MonoAudio(samples: fit.render().samples, sampleRate: Self.sampleRate), to: "\(out)/\(target.name)_\(run)_start.wav")
         var progress = ProgressBar("\(target.name) \(run)", total: steps)
         var last: (loss: Double, f0: Double, maxError: Double) = (0, 0, 0)
         for step in 0...steps {

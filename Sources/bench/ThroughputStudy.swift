@@ -19,6 +19,7 @@ struct ThroughputStudy: ParsableCommand {
     @Option(help: "Batch size.") var batch: Int = 16
     @Option(help: "Seconds of audio per item.") var seconds: Double = 4
     @Option(help: "Timed repetitions (median reported).") var repeats: Int = 5
+    @Option(help: "CSV file name (without .csv) under --out.") var name: String = "throughput"
 
     func run() throws {
         let out = options.out ?? "results/bench"
@@ -31,7 +32,7 @@ struct ThroughputStudy: ParsableCommand {
         let loss = MultiScaleSpectralLoss.ddsp()
         var target = synth.render(controls, request)
         target.samples.reverse()
-        var csv = CSVWriter(path: "\(out)/throughput.csv", header: [
+        var csv = CSVWriter(path: "\(out)/\(name).csv", header: [
             "benchmark", "threads", "batch", "audio_seconds", "wall_seconds", "realtime_factor", "ratio_vs_naive_forward"])
         let cores = Parallelism.activeProcessorCount
         for threads in Array(Set([1, cores])).sorted() {
@@ -52,7 +53,7 @@ struct ThroughputStudy: ParsableCommand {
             }
         }
         try csv.finish()
-        print("wrote \(out)/throughput.csv")
+        print("wrote \(out)/\(name).csv")
     }
 
     /// The baseline: DDSP's direct formulation, a float32 phase cumsum and `sin` per

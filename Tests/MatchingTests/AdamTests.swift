@@ -32,3 +32,19 @@ final class AdamTests: XCTestCase {
         XCTAssertEqual(y[0], 2 - 0.1 * 0.5 * 2, accuracy: 1e-12)
     }
 }
+
+final class LearningRateScheduleTests: XCTestCase {
+    func testSchedules() {
+        XCTAssertEqual(LearningRateSchedule.constant.multiplier(step: 99), 1)
+        let e = LearningRateSchedule.exponential(finalFraction: 0.01, steps: 100)
+        XCTAssertEqual(e.multiplier(step: 0), 1)
+        XCTAssertEqual(e.multiplier(step: 50), 0.1, accuracy: 1e-12)
+        XCTAssertEqual(e.multiplier(step: 100), 0.01, accuracy: 1e-12)
+        let c = LearningRateSchedule.warmupCosine(warmup: 10, steps: 110, finalFraction: 0.1)
+        XCTAssertEqual(c.multiplier(step: 0), 0.1, accuracy: 1e-12)
+        XCTAssertEqual(c.multiplier(step: 9), 1, accuracy: 1e-12)
+        XCTAssertEqual(c.multiplier(step: 60), 0.55, accuracy: 1e-12)
+        XCTAssertEqual(c.multiplier(step: 110), 0.1, accuracy: 1e-12)
+        XCTAssertEqual(c.multiplier(step: 500), 0.1, accuracy: 1e-12)
+    }
+}
