@@ -208,180 +208,35 @@ extension HarmonicOscillatorBank {
     }
 }
 
-/// Samples per block of the kernels: the per-harmonic work runs as element-wise loops over a
-/// block (independent samples, so LLVM vectorises them once specialised), and the rotation
-/// recurrence runs across harmonics in the outer loop.
-let harmonicBlockLength = 128
-
 extension HarmonicOscillatorBank.Plan {
-    /// Sample-rate frequency and wrapped phase `phi[n]` (inclusive cumsum, float64 accumulator).
-    func phases(_ frames: HarmonicOscillatorBank.FrameControls<T>) -> (frequency: [T], phase: [T]) {
-        let n = sampleCount
-        let frequency = frequencyUpsampler.upsample(frames.f0)
-        var phase = [T](repeating: 0, count: n)
-        let scale = 2 * Double.pi / synth.sampleRate
-        var acc = 0.0
-        for i in 0..<n {
-            acc += scale * Double(frequency[i])
-            if acc >= Double.pi || acc < -Double.pi { acc -= 2 * Double.pi * (acc / (2 * Double.pi)).rounded() }
-            phase[i] = T(acc)
-        }
-        return (frequency, phase)
-    }
-
-    /// Per-block scratch: the fundamental's sin/cos, the running sin/cos of harmonic k,
-    /// each sample's harmonic limit, and accumulators.
-    struct Block {
-        let capacity: Int
-        let s1, c1, s, c, limit, sk, a, b: UnsafeMutablePointer<T>
-        init(capacity: Int) {
-            self.capacity = capacity
-            let all = UnsafeMutablePointer<T>.allocate(capacity: 8 * capacity)
-            all.initialize(repeating: 0, count: 8 * capacity)
-            (s1, c1, s, c) = (all, all + capacity, all + 2 * capacity, all + 3 * capacity)
-            (limit, sk, a, b) = (all + 4 * capacity, all + 5 * capacity, all + 6 * capacity, all + 7 * capacity)
-        }
-        func deallocate() { s1.deallocate() }
-
-        /// Loads sin/cos of the phase and the harmonic limits of `count` samples from `start`.
-        /// Returns the largest and smallest limit.
-        func load(start: Int, count: Int, phase: [T], frequency: [T], nyquist: T, harmonics h: Int) -> (top: Int, bottom: T) {
-            var top: T = 0, bottom = T(h)
-            for l in 0..<count {
-                let i = start + l
-                s1[l] = T.sin(phase[i]); c1[l] = T.cos(phase[i])
-                s[l] = s1[l]; c[l] = c1[l]
-                limit[l] = HarmonicOscillatorBank.harmonicLimit(frequency[i], nyquist, h)
-                top = Swift.max(top, limit[l]); bottom = Swift.min(bottom, limit[l])
-            }
-            return (Int(top), bottom)
-        }
-
-        /// Advances (s, c) from harmonic k to k + 1: one complex multiply by e^{i phi}.
-        @inline(__always)
-        func rotate(_ count: Int) {
-            for l in 0..<count {
-                let sn = s[l] * c1[l] + c[l] * s1[l]
-                c[l] = c[l] * c1[l] - s[l] * s1[l]
-                s[l] = sn
-            }
-        }
+    var kernel: AdditiveKernel<T> {
+        AdditiveKernel(harmonicCount: synth.harmonicCount, sampleRate: synth.sampleRate, upsampler: amplitudeUpsampler)
     }
 
     /// Forward synthesis of one item into `output` (N samples).
     func synthesise(_ frames: HarmonicOscillatorBank.FrameControls<T>, output: UnsafeMutablePointer<T>) {
-        let (frequency, phase) = phases(frames)
-        let h = synth.harmonicCount, nyquist = T(synth.sampleRate / 2)
-        let block = Block(capacity: harmonicBlockLength)
-        defer { block.deallocate() }
-        let w0 = amplitudeUpsampler.leftWeight, w1 = amplitudeUpsampler.rightWeight
+        let frequency = frequencyUpsampler.upsample(frames.f0)
+        let phase = AdditiveKernel<T>.phases(frequency, sampleRate: synth.sampleRate)
         frames.harmonicAmplitudes.withUnsafeBufferPointer { amps in
-            forEachBlock { start, count, left, right in
-                let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h)
-                let sum0 = block.a, sum1 = block.b
-                for l in 0..<count { sum0[l] = 0; sum1[l] = 0 }
-                let a0 = amps.baseAddress! + left * h, a1 = amps.baseAddress! + right * h
-                for k in 0..<top {
-                    if k > 0 { block.rotate(count) }
-                    let x0 = a0[k], x1 = a1[k], kk = T(k + 1)
-                    if kk <= bottom {
-                        for l in 0..<count { sum0[l] += x0 * block.s[l]; sum1[l] += x1 * block.s[l] }
-                    } else {
-                        for l in 0..<count {
-                            let v = kk <= block.limit[l] ? block.s[l] : 0
-                            sum0[l] += x0 * v; sum1[l] += x1 * v
-                        }
-                    }
-                }
-                for l in 0..<count { output[start + l] = w0[start + l] * sum0[l] + w1[start + l] * sum1[l] }
-            }
+            kernel.synthesise(amplitudes: amps.baseAddress!, frequency: frequency, phase: phase, output: output, accumulate: false)
         }
     }
 
     /// Backward pass of one item: dL/d(A d_k) per frame (frame-major) and dL/df0 per frame.
     func backward(_ frames: HarmonicOscillatorBank.FrameControls<T>, _ dy: UnsafeMutablePointer<T>) -> (harmonicAmplitudes: [T], f0: [T]) {
-        let (frequency, phase) = phases(frames)
-        let h = synth.harmonicCount, nyquist = T(synth.sampleRate / 2), cap = harmonicBlockLength
-        var dAmps = [T](repeating: 0, count: frameCount * h)
+        let frequency = frequencyUpsampler.upsample(frames.f0)
+        let phase = AdditiveKernel<T>.phases(frequency, sampleRate: synth.sampleRate)
+        var dAmps = [T](repeating: 0, count: frameCount * synth.harmonicCount)
         var dPhase = [T](repeating: 0, count: sampleCount)
-        let block = Block(capacity: cap)
-        // Per-harmonic, per-sample products, reduced over samples once per block (element-wise
-        // loops vectorise; a running scalar sum would not, floating-point sums being ordered).
-        let acc0 = UnsafeMutablePointer<T>.allocate(capacity: h * cap), acc1 = UnsafeMutablePointer<T>.allocate(capacity: h * cap)
-        let g0 = UnsafeMutablePointer<T>.allocate(capacity: cap), g1 = UnsafeMutablePointer<T>.allocate(capacity: cap)
-        defer { block.deallocate(); acc0.deallocate(); acc1.deallocate(); g0.deallocate(); g1.deallocate() }
-        let w0 = amplitudeUpsampler.leftWeight, w1 = amplitudeUpsampler.rightWeight
         frames.harmonicAmplitudes.withUnsafeBufferPointer { amps in
-            forEachBlock { start, count, left, right in
-                let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h)
-                for l in 0..<count { g0[l] = dy[start + l] * w0[start + l]; g1[l] = dy[start + l] * w1[start + l] }
-                let phi0 = block.a, phi1 = block.b
-                for l in 0..<count { phi0[l] = 0; phi1[l] = 0 }
-                let a0 = amps.baseAddress! + left * h, a1 = amps.baseAddress! + right * h
-                for k in 0..<top {
-                    if k > 0 { block.rotate(count) }
-                    let kk = T(k + 1), x0 = kk * a0[k], x1 = kk * a1[k]
-                    let p0 = acc0 + k * cap, p1 = acc1 + k * cap
-                    if kk <= bottom {
-                        for l in 0..<count {
-                            p0[l] = g0[l] * block.s[l]; p1[l] = g1[l] * block.s[l]
-                            phi0[l] += x0 * block.c[l]; phi1[l] += x1 * block.c[l]
-                        }
-                    } else {
-                        for l in 0..<count {
-                            let on = kk <= block.limit[l]
-                            let sv = on ? block.s[l] : 0, cv = on ? block.c[l] : 0
-                            p0[l] = g0[l] * sv; p1[l] = g1[l] * sv
-                            phi0[l] += x0 * cv; phi1[l] += x1 * cv
-                        }
-                    }
+            dAmps.withUnsafeMutableBufferPointer { da in
+                dPhase.withUnsafeMutableBufferPointer { dp in
+                    kernel.backward(amplitudes: amps.baseAddress!, frequency: frequency, phase: phase, dy: dy,
+                                    dAmplitudes: da.baseAddress!, dPhase: dp.baseAddress!)
                 }
-                for k in 0..<top {
-                    var s0: T = 0, s1: T = 0
-                    let p0 = acc0 + k * cap, p1 = acc1 + k * cap
-                    for l in 0..<count { s0 += p0[l]; s1 += p1[l] }
-                    dAmps[left * h + k] += s0
-                    dAmps[right * h + k] += s1
-                }
-                for l in 0..<count { dPhase[start + l] = g0[l] * phi0[l] + g1[l] * phi1[l] }
             }
         }
-        // dL/df[m] = 2 pi / sr * sum_{n >= m} dL/dphi[n]  (reverse cumsum, float64)
-        var dFrequency = [T](repeating: 0, count: sampleCount)
-        var running = 0.0
-        let scale = 2 * Double.pi / synth.sampleRate
-        for i in stride(from: sampleCount - 1, through: 0, by: -1) {
-            running += Double(dPhase[i])
-            dFrequency[i] = T(running * scale)
-        }
-        // The per-block sums above are already the transposed window upsampling: each
-        // sample's gradient was split between its left and right frame by its weights.
+        let dFrequency = AdditiveKernel<T>.frequencyGradient(dPhase, sampleRate: synth.sampleRate)
         return (dAmps, frequencyUpsampler.adjoint(dFrequency))
-    }
-
-    /// Calls `body(start, count, leftFrame, rightFrame)` for blocks of up to
-    /// `harmonicBlockLength` consecutive samples that share their amplitude frames.
-    func forEachBlock(_ body: (Int, Int, Int, Int) -> Void) {
-        let lf = amplitudeUpsampler.leftFrame, last = frameCount - 1
-        var i = 0
-        while i < sampleCount {
-            let left = Int(lf[i])
-            var count = 1
-            while count < harmonicBlockLength, i + count < sampleCount, Int(lf[i + count]) == left { count += 1 }
-            body(i, count, left, Swift.min(left + 1, last))
-            i += count
-        }
-    }
-}
-
-extension HarmonicOscillatorBank {
-    /// Number of harmonics `k` with `k f < nyquist` (at most `h`), as a lane value.
-    @inlinable
-    static func harmonicLimit<T: SynthScalar>(_ f: T, _ nyquist: T, _ h: Int) -> T {
-        guard f > 0 else { return T(h) }
-        let q = nyquist / f
-        var k = Swift.min(T(h), q.rounded(.down))
-        if k == q { k -= 1 }   // k f == nyquist is masked (DDSP: f >= sr/2)
-        return Swift.max(k, 0)
     }
 }

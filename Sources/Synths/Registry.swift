@@ -22,13 +22,37 @@ public enum SynthRegistry {
         Entry(name: "filtered-noise", summary: "DDSP filtered noise alone (65 bands, linear-phase FIR)") {
             FilteredNoise(sampleRate: $0)
         },
+        Entry(name: "adsr", summary: "differentiable ADSR envelope alone, rendered as the signal (Masuda & Saito 2023)") {
+            EnvelopeSynth(sampleRate: $0)
+        },
+        Entry(name: "subtractive", summary: "2 detuned saw/square oscillators + noise, resonant low-pass sampled at the harmonics, 2 ADSRs") {
+            SubtractiveSynth(sampleRate: $0)
+        },
+        Entry(name: "subtractive-iir", summary: "the subtractive voice with a time-domain biquad (exact time-reversed adjoint)") {
+            SubtractiveSynth(sampleRate: $0, filter: .timeDomain, name: "subtractive-iir")
+        },
+        Entry(name: "fm", summary: "6-operator FM, DX7 algorithm 5 (three 2-op stacks), learnable ratios, feedback, 6 ADSRs; fm-alg1...fm-alg32 pick the algorithm") {
+            FMSynth(sampleRate: $0, algorithm: 5, name: "fm")
+        },
+        Entry(name: "ddx7-strings", summary: "DDX7 strings: DX7 algorithm 2, fixed ratios 1 1 1 1 3 14") {
+            FMSynth(sampleRate: $0, algorithm: 2, fixedRatios: [1, 1, 1, 1, 3, 14], name: "ddx7-strings")
+        },
+        Entry(name: "ddx7-brass", summary: "DDX7 brass: DX7 algorithm 18, fixed ratios 1 1 1 1 3.2 8.5") {
+            FMSynth(sampleRate: $0, algorithm: 18, fixedRatios: [1, 1, 1, 1, 3.2, 8.5], name: "ddx7-brass")
+        },
+        Entry(name: "ddx7-flute", summary: "DDX7 flute: DX7 algorithm 16, fixed ratios 1 1 1 2 2 1.5") {
+            FMSynth(sampleRate: $0, algorithm: 16, fixedRatios: [1, 1, 1, 2, 2, 1.5], name: "ddx7-flute")
+        },
     ]
 
     public static var names: [String] { entries.map(\.name) }
 
     public static func make(_ name: String, sampleRate: Double = 16000) throws -> any Synth {
+        if name.hasPrefix("fm-alg"), let n = Int(name.dropFirst(6)), (1...32).contains(n) {
+            return FMSynth(sampleRate: sampleRate, algorithm: n)
+        }
         guard let entry = entries.first(where: { $0.name == name }) else {
-            throw SynthError.unknownSynth(name, known: names)
+            throw SynthError.unknownSynth(name, known: names + ["fm-alg1...fm-alg32"])
         }
         return entry.make(sampleRate)
     }
@@ -46,12 +70,14 @@ public enum SynthError: Error, CustomStringConvertible {
     case unknownSynth(String, known: [String])
     case unknownParameter(String, synth: String)
     case valueOutOfRange(parameter: String, value: Double, range: ClosedRange<Double>)
+    case unknownPreset(String, synth: String, known: [String])
 
     public var description: String {
         switch self {
         case let .unknownSynth(name, known): return "unknown synth '\(name)'; known: \(known.joined(separator: ", "))"
         case let .unknownParameter(p, synth): return "synth '\(synth)' has no parameter '\(p)'"
         case let .valueOutOfRange(p, v, r): return "parameter \(p)=\(v) is outside \(r.lowerBound)...\(r.upperBound)"
+        case let .unknownPreset(p, synth, known): return "no preset '\(p)' for '\(synth)'; known: \(known.joined(separator: ", "))"
         }
     }
 }

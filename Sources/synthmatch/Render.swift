@@ -9,9 +9,14 @@ import Synths
 struct Render: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Render a note from a synth module to a WAV file.",
-        discussion: "Parameters not set with --set keep their defaults. Example: synthmatch render --synth harmonic --note 69 --set amplitude=0.3 --out a440.wav")
+        discussion: """
+            Parameters not set with --set keep the preset's values (or the module's defaults). Examples:
+              synthmatch render --synth harmonic --note 69 --set amplitude=0.3 --out a440.wav
+              synthmatch render --synth fm --preset epiano --note 60 --out epiano.wav
+            """)
 
     @Option(help: "Module name (see `synthmatch synths`).") var synth: String
+    @Option(help: "A preset of that module (see `synthmatch synths --presets`).") var preset: String?
     @Option(help: "MIDI note; sets the module's f0 parameter if it has one.") var note: Double?
     @Option(help: "Duration in seconds.") var duration: Double = 2
     @Option(help: "Sample rate in Hz.") var sampleRate: Double = 16000
@@ -24,12 +29,13 @@ struct Render: ParsableCommand {
     func run() throws {
         guard duration > 0, duration <= 600 else { throw ValidationError("--duration must be in (0, 600] seconds") }
         guard sampleRate >= 1000, sampleRate <= 384_000 else { throw ValidationError("--sample-rate must be within 1000...384000 Hz") }
-        let module = try SynthRegistry.make(synth, sampleRate: sampleRate)
+        let patch = try preset.map { try PresetLibrary.find(synth: synth, preset: $0) }
+        let module = try SynthRegistry.make(patch?.module ?? synth, sampleRate: sampleRate)
         let frames = max(1, Int((duration * frameRate).rounded()))
         let hop = Int((duration * sampleRate / Double(frames)).rounded(.up))
         let samples = frames * hop
         let layout = module.layout(frameCount: frames)
-        var controls = Controls<Float>(defaultsFor: layout, batchSize: 1)
+        var controls: Controls<Float> = try patch?.controls(layout) ?? Controls(defaultsFor: layout, batchSize: 1)
         var assignments = set
         if let note {
             guard note.isFinite, (0...127).contains(note) else { throw ValidationError("--note must be a MIDI note in 0...127") }
@@ -46,6 +52,7 @@ struct Render: ParsableCommand {
         let audio = module.render(controls, RenderRequest(sampleCount: samples, noiseKeys: [seed]))
         try AudioFile.write(MonoAudio(samples: audio.samples, sampleRate: sampleRate), to: out)
         let peak = audio.samples.map { abs($0) }.max() ?? 0
-        print("wrote \(out): \(samples) samples at \(Int(sampleRate)) Hz, peak \(String(format: "%.3f", peak))")
+        guard audio.samples.allSatisfy(\.isFinite) else { throw ValidationError("the render is not finite (a bug: please report the command)") }
+        print("wrote \(out): \(module.name)\(patch.map { " preset \($0.name)" } ?? ""), \(samples) samples at \(Int(sampleRate)) Hz, peak \(String(format: "%.3f", peak))")
     }
 }

@@ -1,0 +1,135 @@
+import DSP
+@testable import Synths
+import XCTest
+
+final class FMTests: XCTestCase {
+    func testAlgorithmTableHasTheDX7CarrierCountsAndFeedbackOperators() {
+        let carriers = [2, 2, 2, 2, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 1, 1, 1, 3, 3, 4, 4, 4, 5, 5, 3, 3, 3, 4, 4, 5, 6]
+        let feedback = [6, 2, 6, 4, 6, 5, 6, 4, 2, 3, 6, 2, 6, 6, 2, 6, 2, 3, 6, 3, 3, 6, 6, 6, 6, 6, 3, 5, 6, 5, 6, 6]
+        XCTAssertEqual(DX7Algorithm.all.map(\.carriers.count), carriers)
+        XCTAssertEqual(DX7Algorithm.all.map(\.feedback.source), feedback)
+        XCTAssertEqual(DX7Algorithm.number(4).loop, [6, 5, 4])
+        XCTAssertEqual(DX7Algorithm.number(6).loop, [6, 5])
+        XCTAssertEqual(DX7Algorithm.number(1).carriers, [1, 3])
+        XCTAssertEqual(DX7Algorithm.number(16).modulators[1].sorted(), [2, 3, 5])
+        XCTAssertEqual(DX7Algorithm.number(22).modulators.map { $0.sorted() }, [[], [2], [], [6], [6], [6], []])
+    }
+
+    func testFastSineIsAccurate() {
+        var worst = 0.0
+        for i in 0..<20001 {
+            let x = -5 + Double(i) * 0.0005
+            worst = max(worst, abs(sinTwoPi(x) - Double.sin(2 * Double.pi * x)), abs(cosTwoPi(x) - Double.cos(2 * Double.pi * x)))
+        }
+        XCTAssertLessThan(worst, 1e-10)
+        XCTAssertLessThan(abs(sinTwoPi(Float(0.125)) - Float(0.5.squareRoot())), 2e-7)
+    }
+
+    /// Physical values for every parameter: random within each range, or as given.
+    func controls(_ synth: FMSynth, seed: UInt64, _ fixed: [String: Double] = [:]) -> Controls<Double> {
+        var c = GradientCheck.randomControls(layout: synth.layout(frameCount: 1), batchSize: 1, seed: seed, range: 0.1...0.9)
+        for (name, v) in fixed {
+            let p = synth.parameters.firstIndex { $0.name == name }!
+            c.set(item: 0, parameter: p, to: synth.parameters[p].normalised(v))
+        }
+        return c
+    }
+
+    /// A plain per-sample simulation of the DX7 graph with libm's sine, written from the
+    /// definition (operators 6 down to 1, feedback from the previous sample).
+    func naiveRender(_ synth: FMSynth, _ c: Controls<Double>, samples n: Int) -> [Double] {
+        var physical: [String: Double] = [:]
+        for (p, spec) in synth.parameters.enumerated() { physical[spec.name] = spec.physical(c[item: 0, parameter: p, frame: 0]) }
+        func v(_ name: String) -> Double { physical[name]! }
+        let alg = synth.algorithm
+        let length = Double(n) / synth.sampleRate
+        var out = [[Double]](repeating: [Double](repeating: 0, count: n), count: 7)
+        var y = [Double](repeating: 0, count: n)
+        for i in 0..<n {
+            let t = Double(i) / synth.sampleRate
+            for op in stride(from: 6, through: 1, by: -1) {
+                let ratio = synth.fixedRatios?[op - 1] ?? v("op\(op)_ratio")
+                let f = v("f0") * ratio * Double.exp2(v("op\(op)_detune") / 1200)
+                var theta = Double(i + 1) * f / synth.sampleRate
+                for (a, b) in alg.edges where b == op { theta += out[a][i] }
+                if op == alg.feedback.destination, i > 0 { theta += v("feedback") / 2 * out[alg.feedback.source][i - 1] }
+                let env = ADSR().value(at: t, ADSRValues(attack: v("op\(op)_attack"), decay: v("op\(op)_decay"), sustain: v("op\(op)_sustain"),
+                                                         release: v("op\(op)_release"), noteOff: v("note_off") * length, peak: v("op\(op)_level")))
+                out[op][i] = env * Double.sin(2 * Double.pi * theta)
+            }
+            y[i] = alg.carriers.reduce(0) { $0 + out[$1][i] } / Double(alg.carriers.count)
+        }
+        return y
+    }
+
+    func testEveryAlgorithmMatchesAPlainSimulation() {
+        for alg in 1...32 {
+            let synth = FMSynth(sampleRate: 16000, algorithm: alg)
+            // Feedback 0.4: at high feedback the recursion turns chaotic (as on the DX7) and any
+            // rounding difference grows without bound, so no two implementations agree.
+            let c = controls(synth, seed: UInt64(alg), ["feedback": 0.4, "note_off": 0.6])
+            let y = synth.render(c, RenderRequest(sampleCount: 1200)).samples
+            let reference = naiveRender(synth, c, samples: 1200)
+            let worst = zip(y, reference).map { abs($0 - $1) }.max()!
+            XCTAssertLessThan(worst, 1e-9, "algorithm \(alg)")
+            XCTAssertGreaterThan(reference.map(abs).max()!, 0.02, "algorithm \(alg): near-silent test note")
+        }
+    }
+
+    func testTwoOperatorStackHasTheClosedForm() {
+        // Algorithm 5 with only the op2 -> op1 stack sounding: y = L1 sin(2 pi (p1 + L2 sin(2 pi p2))) / 3.
+        let synth = FMSynth(sampleRate: 16000, algorithm: 5, fixedRatios: [1, 3, 1, 1, 1, 1])
+        var fixed: [String: Double] = ["f0": 200, "feedback": 0, "note_off": 1]
+        for op in 1...6 {
+            fixed["op\(op)_level"] = [0.9, 0.4, 0, 0, 0, 0][op - 1]
+            fixed["op\(op)_attack"] = 0.001; fixed["op\(op)_sustain"] = 1; fixed["op\(op)_detune"] = 0
+        }
+        let y = synth.render(controls(synth, seed: 1, fixed), RenderRequest(sampleCount: 800)).samples
+        for n in 16..<800 {
+            let p = Double(n + 1) * 200 / 16000
+            XCTAssertEqual(y[n], 0.9 * Double.sin(2 * Double.pi * (p + 0.4 * Double.sin(2 * Double.pi * 3 * p))) / 3, accuracy: 1e-10)
+        }
+    }
+
+    func testGradientsMatchFiniteDifferences() {
+        // Algorithms with self feedback (1, 18), the multi-operator loops (4, 6), all carriers
+        // (32), and a fixed-ratio module: every parameter.
+        for synth in [FMSynth(algorithm: 1), FMSynth(algorithm: 4), FMSynth(algorithm: 6), FMSynth(algorithm: 18), FMSynth(algorithm: 32),
+                      FMSynth(algorithm: 2, fixedRatios: [1, 1, 1, 1, 3, 14])] {
+            let c = controls(synth, seed: UInt64(synth.algorithm.number), ["feedback": 0.45])
+            let report = GradientCheck.check(synth: synth, controls: c, request: RenderRequest(sampleCount: 500))
+            XCTAssertLessThan(report.relativeError, 1e-4, "\(synth.name): \(report)")
+        }
+        let exponential = FMSynth(algorithm: 4, envelopeShape: .exponential(2))
+        let report = GradientCheck.check(synth: exponential, controls: controls(exponential, seed: 3, ["feedback": 0.3]), request: RenderRequest(sampleCount: 400))
+        XCTAssertLessThan(report.relativeError, 1e-4, "\(report)")
+    }
+
+    func testGradientsOfEveryAlgorithmOnASubset() {
+        for alg in 1...32 {
+            let synth = FMSynth(algorithm: alg)
+            let c = controls(synth, seed: UInt64(100 + alg), ["feedback": 0.45])
+            let others: [Int] = (0..<10).map { (k: Int) -> Int in 3 + (alg * 7 + k * 4) % 42 }
+            let report = GradientCheck.check(synth: synth, controls: c, request: RenderRequest(sampleCount: 300),
+                                             coordinates: [0, 1, 2] + others)
+            XCTAssertLessThan(report.relativeError, 1e-4, "algorithm \(alg): \(report)")
+        }
+    }
+
+    func testDeterministicAndBatchIndependent() {
+        SynthConformance.assertDeterministicAndBatchIndependent(FMSynth(algorithm: 4), frames: 1, samples: 900)
+    }
+
+    func testPresetsRenderFiniteAndAudible() throws {
+        for preset in PresetLibrary.all {
+            let synth = try SynthRegistry.make(preset.module)
+            let c: Controls<Float> = try preset.controls(synth.layout(frameCount: 1))
+            let y = synth.render(c, RenderRequest(sampleCount: 16000)).samples
+            XCTAssertTrue(y.allSatisfy(\.isFinite), preset.name)
+            let rms = (y.reduce(0) { $0 + $1 * $1 } / Float(y.count)).squareRoot()
+            XCTAssertGreaterThan(rms, 0.01, "\(preset.family)/\(preset.name) is near silent")
+            XCTAssertLessThan(y.map(abs).max()!, 1.5, "\(preset.family)/\(preset.name) is too loud")
+        }
+        XCTAssertThrowsError(try PresetLibrary.find(synth: "fm", preset: "kazoo")) { XCTAssertTrue("\($0)".contains("epiano")) }
+    }
+}
