@@ -121,23 +121,99 @@ public struct ADSR: Sendable, Hashable {
     }
 
     /// Writes the envelope at sample instants `t = (start + i) / sampleRate`, i in 0..<count.
+    /// Linear segments take a branch-free, vectorisable loop.
     @inlinable
     public func render<T: SynthScalar>(_ v: ADSRValues<T>, sampleRate: Double, start: Int = 0, count: Int, into out: UnsafeMutablePointer<T>) {
         let dt = T(1 / sampleRate)
-        for i in 0..<count { out[i] = value(at: T(start + i) * dt, v) }
+        guard case .linear = shape else {
+            for i in 0..<count { out[i] = value(at: T(start + i) * dt, v) }
+            return
+        }
+        let ia = 1 / v.attack, id = 1 / v.decay, ir = 1 / v.release, s1 = v.sustain - 1
+        let a = v.attack, off = v.noteOff, peak = v.peak
+        for i in 0..<count {
+            let t = T(start + i) * dt
+            let tc = Swift.min(t, off)
+            let ra = clamp01(tc * ia), rd = clamp01((tc - a) * id), rr = clamp01((t - off) * ir)
+            out[i] = peak * (ra + s1 * rd) * (1 - rr)
+        }
     }
 
     /// dLoss/d(values) given dLoss/d(env) at the same sample instants.
+    ///
+    /// Linear segments: between consecutive corners (a, a + d, off, off + r) every clamp is in
+    /// a fixed state, so each partial derivative is affine in `t`: `alpha + beta t`. Each
+    /// region then needs only `sum w` and `sum w t` (two vectorisable reductions) and two
+    /// evaluations of the per-sample gradient to read off alpha and beta. Samples next to a
+    /// corner (where rounding could put them on either side) take the per-sample path.
     @inlinable
     public func gradient<T: SynthScalar>(_ v: ADSRValues<T>, sampleRate: Double, start: Int = 0, count: Int,
                                          cotangent: UnsafePointer<T>) -> ADSRValues<T> {
         var g = ADSRValues<T>.zero
         let dt = T(1 / sampleRate)
-        for i in 0..<count where cotangent[i] != 0 {
-            accumulateGradient(at: T(start + i) * dt, v, weight: cotangent[i], into: &g)
+        func exact(_ i: Int) {
+            if cotangent[i] != 0 { accumulateGradient(at: T(start + i) * dt, v, weight: cotangent[i], into: &g) }
         }
+        guard case .linear = shape else {
+            for i in 0..<count { exact(i) }
+            return g
+        }
+        // Sample indices (relative to `start`) of the corners, each guarded by one sample either side.
+        let corners = [v.attack, Swift.min(v.attack + v.decay, v.noteOff), v.noteOff, v.noteOff + v.release]
+            .map { Double($0) * sampleRate - Double(start) }
+            .filter { $0 > -2 && $0 < Double(count) + 1 }
+            .map { Int($0.rounded(.down)) }
+            .sorted()
+        var i = 0
+        for corner in corners + [count + 1] {
+            let end = Swift.min(corner - 1, count)   // exclusive end of the region before this corner
+            if end - i >= 3 {
+                region(v, sampleRate: sampleRate, start: start, range: i..<end, cotangent: cotangent, into: &g)
+                i = end
+            }
+            while i < Swift.min(corner + 2, count) { exact(i); i += 1 }
+        }
+        while i < count { exact(i); i += 1 }
         return g
     }
+
+    /// Adds the gradient of samples `range`, over which every partial is affine in t.
+    @inlinable
+    func region<T: SynthScalar>(_ v: ADSRValues<T>, sampleRate: Double, start: Int, range: Range<Int>,
+                                cotangent w: UnsafePointer<T>, into g: inout ADSRValues<T>) {
+        let dt = T(1 / sampleRate)
+        let t1 = T(start + range.lowerBound) * dt, t2 = T(start + range.upperBound - 1) * dt
+        var f1 = ADSRValues<T>.zero, f2 = ADSRValues<T>.zero
+        accumulateGradient(at: t1, v, weight: 1, into: &f1)
+        accumulateGradient(at: t2, v, weight: 1, into: &f2)
+        // sum w and sum w t, with t measured from t1 to keep the affine fit well conditioned.
+        var w0: T = 0, w1: T = 0
+        var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0, u0: T = 0, u1: T = 0, u2: T = 0, u3: T = 0
+        var i = range.lowerBound
+        let base = range.lowerBound
+        while i + 4 <= range.upperBound {
+            s0 += w[i]; s1 += w[i + 1]; s2 += w[i + 2]; s3 += w[i + 3]
+            u0 += w[i] * T(i - base); u1 += w[i + 1] * T(i + 1 - base); u2 += w[i + 2] * T(i + 2 - base); u3 += w[i + 3] * T(i + 3 - base)
+            i += 4
+        }
+        while i < range.upperBound { s0 += w[i]; u0 += w[i] * T(i - base); i += 1 }
+        w0 = (s0 + s1) + (s2 + s3)
+        w1 = ((u0 + u1) + (u2 + u3)) * dt
+        let span = t2 - t1
+        func add(_ a: T, _ b: T) -> T { let beta = (b - a) / span; return a * w0 + beta * w1 }
+        g.attack += add(f1.attack, f2.attack); g.decay += add(f1.decay, f2.decay); g.sustain += add(f1.sustain, f2.sustain)
+        g.release += add(f1.release, f2.release); g.noteOff += add(f1.noteOff, f2.noteOff); g.peak += add(f1.peak, f2.peak)
+    }
+}
+
+/// Sum of `count` values with four independent accumulators (a float sum is ordered, so the
+/// compiler will not split the dependency chain itself).
+@inlinable func blockSum<T: SynthScalar>(_ p: UnsafePointer<T>, _ count: Int) -> T {
+    var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0
+    var i = 0
+    while i + 4 <= count { s0 += p[i]; s1 += p[i + 1]; s2 += p[i + 2]; s3 += p[i + 3]; i += 4 }
+    while i < count { s0 += p[i]; i += 1 }
+    return (s0 + s1) + (s2 + s3)
 }
 
 @inlinable func clamp01<T: SynthScalar>(_ x: T) -> T { Swift.min(Swift.max(x, 0), 1) }

@@ -82,11 +82,14 @@ struct AdditiveKernel<T: SynthScalar> {
         /// Returns the largest and smallest limit.
         func load(start: Int, count: Int, phase: [T], frequency: [T], nyquist: T, harmonics h: Int) -> (top: Int, bottom: T) {
             var top: T = 0, bottom = T(h)
+            let cycles = T(1 / (2 * Double.pi))
             for l in 0..<count {
-                let i = start + l
-                s1[l] = T.sin(phase[i]); c1[l] = T.cos(phase[i])
+                let x = phase[start + l] * cycles
+                s1[l] = sinTwoPi(x); c1[l] = cosTwoPi(x)
                 s[l] = s1[l]; c[l] = c1[l]
-                limit[l] = AdditiveKernel.harmonicLimit(frequency[i], nyquist, h)
+            }
+            for l in 0..<count {
+                limit[l] = AdditiveKernel.harmonicLimit(frequency[start + l], nyquist, h)
                 top = Swift.max(top, limit[l]); bottom = Swift.min(bottom, limit[l])
             }
             return (Int(top), bottom)
@@ -104,28 +107,56 @@ struct AdditiveKernel<T: SynthScalar> {
     }
 
     /// Writes (or adds, with `accumulate`) the oscillator's output for one item.
+    ///
+    /// `Float` (production) runs `FloatKernel`: eight samples per SIMD register, rotation and
+    /// sums in registers. Other types (the float64 gradient checks) run element-wise loops,
+    /// two harmonics per pass. (Generic `SIMD8<T>` code is several times slower than either:
+    /// its operators do not specialise.)
     func synthesise(amplitudes amps: UnsafePointer<T>, frequency: [T], phase: [T],
                     output: UnsafeMutablePointer<T>, accumulate: Bool) {
         let h = harmonicCount
         let block = Block(capacity: harmonicBlockLength)
         defer { block.deallocate() }
         let w0 = upsampler.leftWeight, w1 = upsampler.rightWeight
+        let s1 = block.s1, c1 = block.c1, s = block.s, c = block.c, limit = block.limit
         forEachBlock { start, count, left, right in
             let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h)
+            let a0 = amps + left * h, a1 = amps + right * h
+            if T.self == Float.self {
+                FloatKernel.synthesise(block: Float.rebind(UnsafePointer(s1)), Float.rebind(UnsafePointer(c1)), Float.rebind(UnsafePointer(limit)), count: count,
+                                       amplitudes: Float.rebind(a0), Float.rebind(a1),
+                                       weights: Float.rebind(w0, start), Float.rebind(w1, start),
+                                       output: Float.rebind(output + start), accumulate: accumulate)
+                return
+            }
             let sum0 = block.a, sum1 = block.b
             for l in 0..<count { sum0[l] = 0; sum1[l] = 0 }
-            let a0 = amps + left * h, a1 = amps + right * h
-            for k in 0..<top {
-                if k > 0 { block.rotate(count) }
-                let x0 = a0[k], x1 = a1[k], kk = T(k + 1)
-                if kk <= bottom {
-                    for l in 0..<count { sum0[l] += x0 * block.s[l]; sum1[l] += x1 * block.s[l] }
+            var k = 0
+            while k < top {
+                let kA = T(k + 1), kB = T(k + 2), pair = k + 1 < top
+                let xA0 = a0[k], xA1 = a1[k]
+                let xB0: T = pair ? a0[k + 1] : 0, xB1: T = pair ? a1[k + 1] : 0
+                if kB <= bottom {
+                    for l in 0..<count {
+                        let sA = s[l], cA = c[l], sn = s1[l], cn = c1[l]
+                        let sB = sA * cn + cA * sn, cB = cA * cn - sA * sn
+                        sum0[l] += xA0 * sA + xB0 * sB
+                        sum1[l] += xA1 * sA + xB1 * sB
+                        s[l] = sB * cn + cB * sn
+                        c[l] = cB * cn - sB * sn
+                    }
                 } else {
                     for l in 0..<count {
-                        let v = kk <= block.limit[l] ? block.s[l] : 0
-                        sum0[l] += x0 * v; sum1[l] += x1 * v
+                        let sA = s[l], cA = c[l], sn = s1[l], cn = c1[l]
+                        let sB = sA * cn + cA * sn, cB = cA * cn - sA * sn
+                        let vA: T = kA <= limit[l] ? sA : 0, vB: T = kB <= limit[l] ? sB : 0
+                        sum0[l] += xA0 * vA + xB0 * vB
+                        sum1[l] += xA1 * vA + xB1 * vB
+                        s[l] = sB * cn + cB * sn
+                        c[l] = cB * cn - sB * sn
                     }
                 }
+                k += 2
             }
             if accumulate {
                 for l in 0..<count { output[start + l] += w0[start + l] * sum0[l] + w1[start + l] * sum1[l] }
@@ -142,40 +173,62 @@ struct AdditiveKernel<T: SynthScalar> {
         let block = Block(capacity: cap)
         // Per-harmonic, per-sample products, reduced over samples once per block (element-wise
         // loops vectorise; a running scalar sum would not, floating-point sums being ordered).
-        let acc0 = UnsafeMutablePointer<T>.allocate(capacity: h * cap), acc1 = UnsafeMutablePointer<T>.allocate(capacity: h * cap)
+        let acc0 = UnsafeMutablePointer<T>.allocate(capacity: (h + 1) * cap), acc1 = UnsafeMutablePointer<T>.allocate(capacity: (h + 1) * cap)
         let g0 = UnsafeMutablePointer<T>.allocate(capacity: cap), g1 = UnsafeMutablePointer<T>.allocate(capacity: cap)
-        defer { block.deallocate(); acc0.deallocate(); acc1.deallocate(); g0.deallocate(); g1.deallocate() }
+        let lanes = UnsafeMutableRawPointer.allocate(byteCount: 2 * (h + 1) * 64, alignment: 64)   // FloatKernel's SIMD sums
+        defer { block.deallocate(); acc0.deallocate(); acc1.deallocate(); g0.deallocate(); g1.deallocate(); lanes.deallocate() }
         let w0 = upsampler.leftWeight, w1 = upsampler.rightWeight
+        let s1 = block.s1, c1 = block.c1, s = block.s, c = block.c, limit = block.limit
         forEachBlock { start, count, left, right in
             let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h)
             for l in 0..<count { g0[l] = dy[start + l] * w0[start + l]; g1[l] = dy[start + l] * w1[start + l] }
             let phi0 = block.a, phi1 = block.b
             for l in 0..<count { phi0[l] = 0; phi1[l] = 0 }
             let a0 = amps + left * h, a1 = amps + right * h
-            for k in 0..<top {
-                if k > 0 { block.rotate(count) }
-                let kk = T(k + 1), x0 = kk * a0[k], x1 = kk * a1[k]
-                let p0 = acc0 + k * cap, p1 = acc1 + k * cap
-                if kk <= bottom {
+            if T.self == Float.self {
+                FloatKernel.backward(block: Float.rebind(UnsafePointer(s1)), Float.rebind(UnsafePointer(c1)), Float.rebind(UnsafePointer(limit)),
+                                     count: count, top: top, amplitudes: Float.rebind(a0), Float.rebind(a1),
+                                     cotangents: Float.rebind(UnsafePointer(g0)), Float.rebind(UnsafePointer(g1)),
+                                     scratch: lanes, dLeft: Float.rebind(dAmps + left * h), dRight: Float.rebind(dAmps + right * h),
+                                     dPhase: Float.rebind(dPhase + start))
+                return
+            }
+            var k = 0
+            while k < top {
+                let kA = T(k + 1), kB = T(k + 2), pair = k + 1 < top
+                let xA0 = kA * a0[k], xA1 = kA * a1[k]
+                let xB0: T = pair ? kB * a0[k + 1] : 0, xB1: T = pair ? kB * a1[k + 1] : 0
+                let pA0 = acc0 + k * cap, pA1 = acc1 + k * cap, pB0 = acc0 + (k + 1) * cap, pB1 = acc1 + (k + 1) * cap
+                if kB <= bottom {
                     for l in 0..<count {
-                        p0[l] = g0[l] * block.s[l]; p1[l] = g1[l] * block.s[l]
-                        phi0[l] += x0 * block.c[l]; phi1[l] += x1 * block.c[l]
+                        let sA = s[l], cA = c[l], sn = s1[l], cn = c1[l]
+                        let sB = sA * cn + cA * sn, cB = cA * cn - sA * sn
+                        pA0[l] = g0[l] * sA; pA1[l] = g1[l] * sA
+                        pB0[l] = g0[l] * sB; pB1[l] = g1[l] * sB
+                        phi0[l] += xA0 * cA + xB0 * cB
+                        phi1[l] += xA1 * cA + xB1 * cB
+                        s[l] = sB * cn + cB * sn
+                        c[l] = cB * cn - sB * sn
                     }
                 } else {
                     for l in 0..<count {
-                        let on = kk <= block.limit[l]
-                        let sv = on ? block.s[l] : 0, cv = on ? block.c[l] : 0
-                        p0[l] = g0[l] * sv; p1[l] = g1[l] * sv
-                        phi0[l] += x0 * cv; phi1[l] += x1 * cv
+                        let sA = s[l], cA = c[l], sn = s1[l], cn = c1[l]
+                        let sB = sA * cn + cA * sn, cB = cA * cn - sA * sn
+                        let onA = kA <= limit[l], onB = kB <= limit[l]
+                        let vsA: T = onA ? sA : 0, vcA: T = onA ? cA : 0, vsB: T = onB ? sB : 0, vcB: T = onB ? cB : 0
+                        pA0[l] = g0[l] * vsA; pA1[l] = g1[l] * vsA
+                        pB0[l] = g0[l] * vsB; pB1[l] = g1[l] * vsB
+                        phi0[l] += xA0 * vcA + xB0 * vcB
+                        phi1[l] += xA1 * vcA + xB1 * vcB
+                        s[l] = sB * cn + cB * sn
+                        c[l] = cB * cn - sB * sn
                     }
                 }
+                k += 2
             }
             for k in 0..<top {
-                var s0: T = 0, s1: T = 0
-                let p0 = acc0 + k * cap, p1 = acc1 + k * cap
-                for l in 0..<count { s0 += p0[l]; s1 += p1[l] }
-                dAmps[left * h + k] += s0
-                dAmps[right * h + k] += s1
+                dAmps[left * h + k] += blockSum(acc0 + k * cap, count)
+                dAmps[right * h + k] += blockSum(acc1 + k * cap, count)
             }
             for l in 0..<count { dPhase[start + l] += g0[l] * phi0[l] + g1[l] * phi1[l] }
         }
@@ -203,5 +256,110 @@ struct AdditiveKernel<T: SynthScalar> {
         var k = Swift.min(T(h), q.rounded(.down))
         if k == q { k -= 1 }   // k f == nyquist is masked (DDSP: f >= sr/2)
         return Swift.max(k, 0)
+    }
+}
+
+extension Float {
+    /// The same memory seen as `Float` (callers check `T.self == Float.self` first).
+    @inline(__always)
+    static func rebind<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always)
+    static func rebind<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+        UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+    }
+    @inline(__always)
+    static func rebind<T>(_ a: [T], _ offset: Int) -> UnsafePointer<Float> {
+        a.withUnsafeBufferPointer { UnsafeRawPointer($0.baseAddress! + offset).assumingMemoryBound(to: Float.self) }
+    }
+}
+
+/// The additive kernel's inner loops for `Float`, on concrete SIMD types.
+enum FloatKernel {
+    typealias V = SIMD8<Float>
+
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>, _ m: Int) -> V {
+        if m == 8 { return UnsafeRawPointer(p).loadUnaligned(as: V.self) }
+        var v = V(repeating: 0)
+        for j in 0..<m { v[j] = p[j] }
+        return v
+    }
+
+    static func synthesise(block s1: UnsafePointer<Float>, _ c1: UnsafePointer<Float>, _ limit: UnsafePointer<Float>, count: Int,
+                           amplitudes a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
+                           weights w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>,
+                           output: UnsafeMutablePointer<Float>, accumulate: Bool) {
+        var l = 0
+        while l < count {
+            let m = Swift.min(8, count - l)
+            let s1v = load(s1 + l, m), c1v = load(c1 + l, m), lim = load(limit + l, m)
+            var sv = s1v, cv = c1v
+            var sum0 = V(repeating: 0), sum1 = V(repeating: 0)
+            let top = Int(lim.max()), full = Int(lim.min())
+            var k = 0
+            while k < full {   // every lane below Nyquist: no mask
+                sum0 += a0[k] * sv
+                sum1 += a1[k] * sv
+                let sn = sv * c1v + cv * s1v
+                cv = cv * c1v - sv * s1v
+                sv = sn
+                k += 1
+            }
+            while k < top {
+                let v = sv.replacing(with: 0, where: lim .< Float(k + 1))
+                sum0 += a0[k] * v
+                sum1 += a1[k] * v
+                let sn = sv * c1v + cv * s1v
+                cv = cv * c1v - sv * s1v
+                sv = sn
+                k += 1
+            }
+            let y = load(w0 + l, m) * sum0 + load(w1 + l, m) * sum1
+            for j in 0..<m { if accumulate { output[l + j] += y[j] } else { output[l + j] = y[j] } }
+            l += m
+        }
+    }
+}
+
+extension FloatKernel {
+    /// Backward pass over one block: per-harmonic gradient sums accumulate lane-wise in
+    /// `scratch` (2 x top x 8 floats, L1-resident) and are reduced across lanes once per block;
+    /// the phase gradient's sums stay in registers.
+    static func backward(block s1: UnsafePointer<Float>, _ c1: UnsafePointer<Float>, _ limit: UnsafePointer<Float>,
+                         count: Int, top: Int, amplitudes a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
+                         cotangents g0: UnsafePointer<Float>, _ g1: UnsafePointer<Float>, scratch: UnsafeMutableRawPointer,
+                         dLeft: UnsafeMutablePointer<Float>, dRight: UnsafeMutablePointer<Float>, dPhase: UnsafeMutablePointer<Float>) {
+        let acc = scratch.bindMemory(to: V.self, capacity: 2 * top)
+        for k in 0..<(2 * top) { acc[k] = V(repeating: 0) }
+        var l = 0
+        while l < count {
+            let m = Swift.min(8, count - l)
+            let s1v = load(s1 + l, m), c1v = load(c1 + l, m), lim = load(limit + l, m)
+            let g0v = load(g0 + l, m), g1v = load(g1 + l, m)
+            var sv = s1v, cv = c1v
+            var phi0 = V(repeating: 0), phi1 = V(repeating: 0)
+            let laneTop = Int(lim.max())
+            for k in 0..<laneTop {
+                let off = lim .< Float(k + 1)
+                let vs = sv.replacing(with: 0, where: off), vc = cv.replacing(with: 0, where: off)
+                acc[2 * k] += g0v * vs
+                acc[2 * k + 1] += g1v * vs
+                let kk = Float(k + 1)
+                phi0 += (kk * a0[k]) * vc
+                phi1 += (kk * a1[k]) * vc
+                let sn = sv * c1v + cv * s1v
+                cv = cv * c1v - sv * s1v
+                sv = sn
+            }
+            let d = g0v * phi0 + g1v * phi1
+            for j in 0..<m { dPhase[l + j] += d[j] }
+            l += m
+        }
+        for k in 0..<top {
+            dLeft[k] += acc[2 * k].sum()
+            dRight[k] += acc[2 * k + 1].sum()
+        }
     }
 }

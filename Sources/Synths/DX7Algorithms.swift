@@ -43,6 +43,11 @@ public struct DX7Algorithm: Sendable, Hashable {
             loop.append(next)
         }
         precondition(zip(loop, loop.dropFirst()).allSatisfy { $0 == $1 + 1 }, "DX7 algorithm \(number): loop operators must be consecutive")
+        // FMSynth runs the loop as a chain: inside the loop, op k is modulated by op k + 1 only.
+        for op in loop.dropFirst() {
+            precondition(modulators[op].filter { loop.contains($0) } == [op + 1], "DX7 algorithm \(number): the feedback loop must be a chain")
+        }
+        precondition(modulators[f[1]].allSatisfy { !loop.contains($0) }, "DX7 algorithm \(number): the loop's top has no modulator inside the loop")
         self.loop = loop
     }
 

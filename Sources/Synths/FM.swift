@@ -135,19 +135,22 @@ extension FMSynth {
         init(_ synth: FMSynth, _ controls: Controls<T>, item b: Int, sampleCount: Int) {
             self.synth = synth
             n = sampleCount
-            var value = [T](), slope = [T]()
+            // Physical values in float64 (from the exact control): phase increments multiply
+            // f0 by ratios up to 16 and by the sample index, so float32 rounding here would
+            // move late samples' phases by ~1e-4 cycles.
+            var physical = [Double](), value = [T](), slope = [T]()
             for (p, spec) in synth.parameters.enumerated() {
-                let (v, d) = spec.physicalWithDerivative(controls[item: b, parameter: p, frame: 0])
-                value.append(v); slope.append(d)
+                let (v, d) = spec.physicalWithDerivative(Double(controls[item: b, parameter: p, frame: 0]))
+                physical.append(v); value.append(T(v)); slope.append(T(d))
             }
             (self.value, self.slope) = (value, slope)
-            let f0 = Double(value[0]), length = T(Double(sampleCount) / synth.sampleRate)
+            let f0 = physical[0], length = T(Double(sampleCount) / synth.sampleRate)
             var increments = [0.0], envelopes = [ADSRValues<T>.zero]
             for op in 1...6 {
                 let base = synth.operatorBase(op)
                 let learnable = synth.fixedRatios == nil
-                let ratio = learnable ? Double(value[base + 1]) : synth.fixedRatios![op - 1]
-                let detune = Double(value[base + (learnable ? 2 : 1)])
+                let ratio = learnable ? physical[base + 1] : synth.fixedRatios![op - 1]
+                let detune = physical[base + (learnable ? 2 : 1)]
                 increments.append(f0 * ratio * Double.exp2(detune / 1200) / synth.sampleRate)
                 let e = base + (learnable ? 3 : 2)
                 envelopes.append(ADSRValues(attack: value[e], decay: value[e + 1], sustain: value[e + 2], release: value[e + 3],
@@ -167,7 +170,7 @@ extension FMSynth {
                 let th = s.row(s.theta, op), inc = increments[op]
                 for i in 0..<n {
                     let x = Double(i + 1) * inc
-                    th[i] = T(x - x.rounded(.down))
+                    th[i] = T(x - roundedToNearest(x))   // in [-1/2, 1/2]: sin is periodic
                 }
             }
             let loop = alg.loop
@@ -211,13 +214,19 @@ extension FMSynth {
                 }
                 return
             }
+            // A chain (DX7Algorithm checks it): each loop operator below the destination is
+            // modulated by the one above it, and only by it from inside the loop.
+            let rows = loop.map { (s.row(s.theta, $0), s.row(s.level, $0), s.row(s.out, $0)) }
+            var previous: T = 0
             for i in 0..<n {
-                dstTheta[i] += g * (i > 0 ? srcOut[i - 1] : 0)
-                for op in loop {
-                    let th = s.row(s.theta, op)
-                    if op != dst { for j in alg.modulators[op] where loop.contains(j) { th[i] += s.row(s.out, j)[i] } }
-                    s.row(s.out, op)[i] = s.row(s.level, op)[i] * sinTwoPi(th[i])
+                var o: T = 0
+                for (j, (th, lv, out)) in rows.enumerated() {
+                    let x = th[i] + (j == 0 ? g * previous : o)
+                    th[i] = x
+                    o = lv[i] * sinTwoPi(x)
+                    out[i] = o
                 }
+                previous = o   // the source is the chain's last operator
             }
         }
 
@@ -277,12 +286,15 @@ extension FMSynth {
                 d[base] += ge.peak
                 d[e] += ge.attack; d[e + 1] += ge.decay; d[e + 2] += ge.sustain; d[e + 3] += ge.release
                 d[2] += ge.noteOff * T(Double(n) / synth.sampleRate)
-                var dInc = 0.0, blockSum: T = 0
-                for i in 0..<n {
-                    blockSum += dT[i] * T(i + 1)
-                    if i & 255 == 255 { dInc += Double(blockSum); blockSum = 0 }
+                // sum_n (n + 1) dTheta[n] in float64: the terms grow with n and largely cancel.
+                var q0 = 0.0, q1 = 0.0, q2 = 0.0, q3 = 0.0, i = 0
+                while i + 4 <= n {
+                    q0 += Double(dT[i]) * Double(i + 1); q1 += Double(dT[i + 1]) * Double(i + 2)
+                    q2 += Double(dT[i + 2]) * Double(i + 3); q3 += Double(dT[i + 3]) * Double(i + 4)
+                    i += 4
                 }
-                dInc += Double(blockSum)
+                while i < n { q0 += Double(dT[i]) * Double(i + 1); i += 1 }
+                let dInc = (q0 + q1) + (q2 + q3)
                 // inc = f0 ratio 2^(detune/1200) / sr
                 let inc = increments[op]
                 dF0 += dInc * inc / f0
@@ -300,14 +312,17 @@ extension FMSynth {
             let (src, dst) = alg.feedback
             let g = feedbackGain, twoPi = T(2 * Double.pi)
             var dGain: T = 0
-            let ascending = Array(loop.reversed())
+            // The chain, source (lowest) first: each operator's phase gradient feeds the one above.
+            let rows = loop.reversed().map { (dOut + $0 * n, dTheta + $0 * n, s.row(s.level, $0), s.row(s.theta, $0)) }
             let dDstTheta = dTheta + dst * n, dSrcOut = dOut + src * n
             for i in stride(from: n - 1, through: 0, by: -1) {
                 if i + 1 < n { dSrcOut[i] += g * dDstTheta[i + 1] }
-                for op in ascending {
-                    let dT = (dOut + op * n)[i] * s.row(s.level, op)[i] * twoPi * cosTwoPi(s.row(s.theta, op)[i])
-                    dTheta[op * n + i] = dT
-                    for j in alg.modulators[op] where loop.contains(j) { dOut[j * n + i] += dT }
+                var below: T = 0
+                for (j, (dO, dT, lv, th)) in rows.enumerated() {
+                    let d = dO[i] + (j == 0 ? 0 : below)
+                    dO[i] = d
+                    below = d * lv[i] * twoPi * cosTwoPi(th[i])
+                    dT[i] = below
                 }
                 if i > 0 { dGain += dDstTheta[i] * sourceOut[i - 1] }
             }

@@ -10,20 +10,27 @@ import DSP
 /// to the same accuracy.
 @inlinable @inline(__always)
 func sinTwoPi<T: SynthScalar>(_ x: T) -> T {
-    let r = x - x.rounded(.toNearestOrEven)
+    let r = x - roundedToNearest(x)
     let a = abs(r)
     let f = a > T(0.25) ? T(0.5) - a : a
     let z = T(2 * Double.pi) * f, z2 = z * z
-    var p = T(-1.0 / 1_307_674_368_000)
-    p = p * z2 + T(1.0 / 6_227_020_800)
-    p = p * z2 + T(-1.0 / 39_916_800)
-    p = p * z2 + T(1.0 / 362_880)
-    p = p * z2 + T(-1.0 / 5040)
-    p = p * z2 + T(1.0 / 120)
-    p = p * z2 + T(-1.0 / 6)
-    p = p * z2 + 1
+    // Estrin's scheme: the same polynomial as Horner's rule with a third of its latency,
+    // which is what bounds the feedback operator's sample-by-sample recursion.
+    let z4 = z2 * z2, z8 = z4 * z4
+    let p01 = 1 + T(-1.0 / 6) * z2, p23 = T(1.0 / 120) + T(-1.0 / 5040) * z2
+    let p45 = T(1.0 / 362_880) + T(-1.0 / 39_916_800) * z2, p67 = T(1.0 / 6_227_020_800) + T(-1.0 / 1_307_674_368_000) * z2
+    let p = (p01 + p23 * z4) + (p45 + p67 * z4) * z8
     let s = z * p
     return r < 0 ? -s : s
+}
+
+/// Round to nearest (ties to even) with two additions, `(x + M) - M` for `M = 1.5 * 2^p`:
+/// branch-free and vectorisable on every x86-64 (a `rounded()` call compiles to a libm call per
+/// lane without SSE4.1). Exact for |x| < 2^(p - 1): 4e6 cycles in `Float`.
+@inlinable @inline(__always)
+func roundedToNearest<T: SynthScalar>(_ x: T) -> T {
+    let magic = T(1.5) * T(sign: .plus, exponent: T.Exponent(T.significandBitCount), significand: 1)
+    return (x + magic) - magic
 }
 
 /// `cos(2 pi x) = sin(2 pi (x + 1/4))`.

@@ -84,34 +84,55 @@ public struct SubtractiveSynth: Synth {
         }
     }
 
+    /// Renders and keeps each item's intermediates (oscillator sum, filter input and output,
+    /// envelopes: about 12 floats per sample) for the pullback, which then skips the forward
+    /// pass.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func valueWithPullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest)
         -> (value: AudioBatch<T>, pullback: (AudioBatch<T>) -> Controls<T>) {
-        let audio = render(controls, request)
-        let synth = self
-        return (audio, { dAudio in synth.pullback(controls, request, dAudio) })
-    }
-
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    func pullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, _ dAudio: AudioBatch<T>) -> Controls<T> {
-        precondition(dAudio.batchSize == controls.batchSize && dAudio.sampleCount == request.sampleCount,
-                     "\(name) pullback: cotangent shape differs from the rendered audio")
-        let n = request.sampleCount
+        precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
+        let n = request.sampleCount, batch = controls.batchSize
         let grid = Grid<T>(self, sampleCount: n)
-        var grad = Controls<T>(zerosFor: controls.layout, batchSize: controls.batchSize)
-        grad.values.withUnsafeMutableBufferPointer { g in
-            dAudio.samples.withUnsafeBufferPointer { dy in
-                let g = SendablePointer(g.baseAddress!), dy = SendablePointer(UnsafeMutablePointer(mutating: dy.baseAddress!))
-                Parallelism.forEach(controls.batchSize) { b in
-                    let voice = Voice(self, grid, controls, item: b, noiseKey: request.noiseKey(item: b))
-                    voice.backward(dy.pointer + b * n, into: g.pointer + b * controls.layout.stride)
-                }
+        var audio = AudioBatch<T>(zeros: batch, sampleCount: n)
+        let saved = SavedBatch<T>(count: batch)
+        audio.samples.withUnsafeMutableBufferPointer { out in
+            let out = SendablePointer(out.baseAddress!)
+            Parallelism.forEach(batch) { b in
+                let voice = Voice(self, grid, controls, item: b, noiseKey: request.noiseKey(item: b))
+                saved.items[b] = voice.forward(output: out.pointer + b * n)
             }
         }
-        return grad
+        let synth = self
+        return (audio, { dAudio in
+            precondition(dAudio.batchSize == batch && dAudio.sampleCount == n, "\(synth.name) pullback: cotangent shape differs from the rendered audio")
+            var grad = Controls<T>(zerosFor: controls.layout, batchSize: batch)
+            grad.values.withUnsafeMutableBufferPointer { g in
+                dAudio.samples.withUnsafeBufferPointer { dy in
+                    let g = SendablePointer(g.baseAddress!), dy = SendablePointer(UnsafeMutablePointer(mutating: dy.baseAddress!))
+                    Parallelism.forEach(batch) { b in
+                        let voice = Voice(synth, grid, controls, item: b, noiseKey: request.noiseKey(item: b))
+                        voice.backward(dy.pointer + b * n, saved: saved.items[b]!, into: g.pointer + b * controls.layout.stride)
+                    }
+                }
+            }
+            return grad
+        })
     }
+}
+
+/// Per-item forward intermediates, written by one worker per item.
+/// (Raw storage: concurrent writes to distinct elements of a class's array property would trip
+/// Swift's dynamic exclusivity checks.)
+final class SavedBatch<T: SynthScalar>: @unchecked Sendable {
+    let items: UnsafeMutablePointer<SubtractiveSynth.Voice<T>.Saved?>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        items = .allocate(capacity: count)
+        items.initialize(repeating: nil, count: count)
+    }
+    deinit { items.deinitialize(count: count); items.deallocate() }
 }
 
 extension SubtractiveSynth {
@@ -144,10 +165,12 @@ extension SubtractiveSynth {
             self.synth = synth
             self.grid = grid
             self.noiseKey = noiseKey
-            var value = [T](), slope = [T]()
+            // Physical values in float64 (from the exact control), as in FMSynth: the
+            // oscillators' phases multiply f0 by the sample index.
+            var physical = [Double](), value = [T](), slope = [T]()
             for (p, spec) in synth.parameters.enumerated() {
-                let (v, d) = spec.physicalWithDerivative(controls[item: b, parameter: p, frame: 0])
-                value.append(v); slope.append(d)
+                let (v, d) = spec.physicalWithDerivative(Double(controls[item: b, parameter: p, frame: 0]))
+                physical.append(v); value.append(T(v)); slope.append(T(d))
             }
             (self.value, self.slope) = (value, slope)
             let length = T(Double(grid.sampleCount) / synth.sampleRate)
@@ -157,8 +180,8 @@ extension SubtractiveSynth {
             }
             ampEnvelope = env(P.ampEnvelope)
             filterEnvelope = env(P.filterEnvelope)
-            let f0 = Double(value[P.f0])
-            frequencies = [f0, f0 * Double.exp2(Double(value[P.detune]) / 1200)]
+            let f0 = physical[P.f0]
+            frequencies = [f0, f0 * Double.exp2(physical[P.detune] / 1200)]
         }
 
         var kernel: AdditiveKernel<T> { AdditiveKernel(harmonicCount: synth.harmonicCount, sampleRate: synth.sampleRate, upsampler: grid.upsampler) }
@@ -264,11 +287,8 @@ extension SubtractiveSynth {
         }
 
         /// Adds dL/d(normalised controls) of this item into `g`.
-        func backward(_ dy: UnsafeMutablePointer<T>, into g: UnsafeMutablePointer<T>) {
+        func backward(_ dy: UnsafeMutablePointer<T>, saved s: Saved, into g: UnsafeMutablePointer<T>) {
             let n = grid.sampleCount, nF = grid.frameCount, h = synth.harmonicCount
-            let scratch = UnsafeMutablePointer<T>.allocate(capacity: n)
-            defer { scratch.deallocate() }
-            let s = forward(output: scratch)
             var d = [T](repeating: 0, count: synth.parameters.count)   // dL/d physical value
             let amplitude = value[P.amplitude], level = value[P.noise], timeDomain = synth.filter == .timeDomain
 

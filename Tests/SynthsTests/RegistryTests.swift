@@ -29,6 +29,12 @@ final class RegistryTests: XCTestCase {
         }
     }
 
+    func testEveryRegisteredSynthAgreesInFloatAndDouble() throws {
+        for entry in SynthRegistry.entries {
+            SynthConformance.assertFloatMatchesDouble(try SynthRegistry.make(entry.name), frames: 8, samples: 2000, fixed: ["feedback": 0.3])
+        }
+    }
+
     func testUnknownNamesGiveAHelpfulError() {
         XCTAssertThrowsError(try SynthRegistry.make("moog")) { error in
             XCTAssertTrue("\(error)".contains("unknown synth 'moog'"))

@@ -47,3 +47,30 @@ enum SynthConformance {
         }
     }
 }
+
+extension SynthConformance {
+    /// Production renders in `Float`, where some kernels take concrete-SIMD paths that the
+    /// float64 gradient checks never run: the Float render and gradient must agree with float64.
+    /// Controls are made exactly representable in `Float`; `fixed` sets normalised values by name
+    /// (FM feedback high enough to be chaotic separates any two roundings, by design).
+    static func assertFloatMatchesDouble(_ synth: any Synth, frames: Int, samples: Int, seed: UInt64 = 5, fixed: [String: Double] = [:],
+                                         tolerance: Double = 2e-3, file: StaticString = #filePath, line: UInt = #line) {
+        let layout = synth.layout(frameCount: frames)
+        var controls = GradientCheck.randomControls(layout: layout, batchSize: 2, seed: seed)
+        for (name, u) in fixed { if let p = layout.index(of: name) { for b in 0..<2 { controls.set(item: b, parameter: p, to: u) } } }
+        controls = controls.converted(to: Float.self).converted(to: Double.self)
+        let request = RenderRequest(sampleCount: samples, noiseKeys: [1, 2])
+        let (y64, pb64) = synth.valueWithPullback(controls, request)
+        let (y32, pb32) = synth.valueWithPullback(controls.converted(to: Float.self), request)
+        func relative(_ a: [Double], _ b: [Double]) -> Double {
+            let diff = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
+            return diff / max(a.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-30)
+        }
+        XCTAssertLessThan(relative(y64.samples, y32.samples.map(Double.init)), tolerance, "\(synth.name): Float render", file: file, line: line)
+        var rng = CounterRandom(key: seed)
+        let cot = (0..<(2 * samples)).map { _ in rng.normal() }
+        let g64 = pb64(AudioBatch(batchSize: 2, sampleCount: samples, samples: cot)).values
+        let g32 = pb32(AudioBatch(batchSize: 2, sampleCount: samples, samples: cot.map(Float.init))).values.map(Double.init)
+        XCTAssertLessThan(relative(g64, g32), tolerance, "\(synth.name): Float gradient", file: file, line: line)
+    }
+}
