@@ -248,14 +248,15 @@ struct AdditiveKernel<T: SynthScalar> {
         }
     }
 
-    /// Number of harmonics `k` with `k f < nyquist` (at most `h`), as a lane value.
+    /// Number of harmonics `k` with `k f < nyquist` (at most `h`), as a lane value:
+    /// `ceil(q) - 1` for `q = nyquist / f` (so `k f == nyquist` is masked, as DDSP's `f >= sr/2`).
+    /// Branch-free (`roundedToNearest`, a select) so that the block loads vectorise.
     @inlinable
     static func harmonicLimit(_ f: T, _ nyquist: T, _ h: Int) -> T {
-        guard f > 0 else { return T(h) }
-        let q = nyquist / f
-        var k = Swift.min(T(h), q.rounded(.down))
-        if k == q { k -= 1 }   // k f == nyquist is masked (DDSP: f >= sr/2)
-        return Swift.max(k, 0)
+        let q = nyquist / Swift.max(f, T.leastNormalMagnitude)
+        let r = roundedToNearest(Swift.min(q, T(h + 1)))
+        let ceiling = r < q ? r + 1 : r
+        return Swift.max(Swift.min(ceiling - 1, T(h)), 0)
     }
 }
 
