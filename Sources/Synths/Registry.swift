@@ -31,6 +31,15 @@ public enum SynthRegistry {
         Entry(name: "subtractive-iir", summary: "the subtractive voice with a time-domain biquad (exact time-reversed adjoint)") {
             SubtractiveSynth(sampleRate: $0, filter: .timeDomain, name: "subtractive-iir")
         },
+        Entry(name: "modal", summary: "32 two-pole resonators (ratio, T60, gain each) rung by an impulse; exact recursion + adjoint") {
+            ModalSynth(sampleRate: $0)
+        },
+        Entry(name: "modal-noise", summary: "the modal bank excited by a 10 ms noise burst") {
+            ModalSynth(sampleRate: $0, excitation: .noiseBurst(seconds: 0.01), name: "modal-noise")
+        },
+        Entry(name: "modal-fft", summary: "the modal bank by frequency sampling (FFT of the summed transfer function)") {
+            ModalSynth(sampleRate: $0, realisation: .frequencySampled(fftSize: nil), name: "modal-fft")
+        },
         Entry(name: "fm", summary: "6-operator FM, DX7 algorithm 5 (three 2-op stacks), learnable ratios, feedback, 6 ADSRs; fm-alg1...fm-alg32 pick the algorithm") {
             FMSynth(sampleRate: $0, algorithm: 5, name: "fm")
         },
