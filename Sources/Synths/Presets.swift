@@ -67,8 +67,8 @@ public enum PresetLibrary {
                   (r, 1.8 / r.squareRoot(), 0.6 / Double(k + 1)) }),
         // Church bell partials relative to the prime: hum, prime, tierce, quint, nominal, ...
         modes("bell", "church bell: hum 0.5, prime 1, minor-third tierce 1.183, quint 1.506, nominal 2, ...", f0: 330,
-              [(0.5, 8, 0.35), (1, 6, 0.5), (1.183, 5, 0.45), (1.506, 4, 0.3), (2, 4, 0.5), (2.514, 3, 0.25),
-               (2.662, 3, 0.2), (3.011, 2.5, 0.2), (4.166, 2, 0.15), (5.433, 1.5, 0.1), (6.796, 1.2, 0.08), (8.215, 1, 0.05)]),
+              [(0.5, 8, 0.14), (1, 6, 0.2), (1.183, 5, 0.18), (1.506, 4, 0.12), (2, 4, 0.2), (2.514, 3, 0.1),
+               (2.662, 3, 0.08), (3.011, 2.5, 0.08), (4.166, 2, 0.06), (5.433, 1.5, 0.04), (6.796, 1.2, 0.03), (8.215, 1, 0.02)]),
         // Simply supported rectangular plate, aspect 1.4: f_mn ~ m^2 + (n / 1.4)^2.
         modes("plate", "rectangular plate (aspect 1.4): the 32 lowest (m, n) modes, f ~ m^2 + (n/1.4)^2", f0: 110, {
             var f: [(Double, Int, Int)] = []
