@@ -64,7 +64,7 @@ public enum PresetLibrary {
         // Free-free uniform bar (xylophone/marimba bar before tuning): Euler-Bernoulli ratios.
         modes("bar", "free-free bar: ratios 1, 2.756, 5.404, 8.933, ... (Euler-Bernoulli)", f0: 440,
               [1, 2.756, 5.404, 8.933, 13.345, 18.638, 24.813, 31.870].enumerated().map { k, r in
-                  (r, 1.8 / r.squareRoot(), 0.6 / Double(k + 1)) }),
+                  (r, 1.8 / r.squareRoot(), 0.35 / Double(k + 1)) }),
         // Church bell partials relative to the prime: hum, prime, tierce, quint, nominal, ...
         modes("bell", "church bell: hum 0.5, prime 1, minor-third tierce 1.183, quint 1.506, nominal 2, ...", f0: 330,
               [(0.5, 8, 0.14), (1, 6, 0.2), (1.183, 5, 0.18), (1.506, 4, 0.12), (2, 4, 0.2), (2.514, 3, 0.1),
@@ -75,7 +75,7 @@ public enum PresetLibrary {
             for a in 1...8 { for b in 1...8 { f.append((Double(a * a) + Double(b * b) / 1.96, a, b)) } }
             f.sort { $0.0 < $1.0 }
             let first = f[0].0
-            return f.prefix(32).map { ($0.0 / first, 2.5 / ($0.0 / first).squareRoot(), 0.4 / Double($0.1 * $0.2)) }
+            return f.prefix(32).map { ($0.0 / first, 2.5 / ($0.0 / first).squareRoot(), 0.25 / Double($0.1 * $0.2)) }
         }()),
     ]
 
