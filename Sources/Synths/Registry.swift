@@ -40,6 +40,12 @@ public enum SynthRegistry {
         Entry(name: "modal-fft", summary: "the modal bank by frequency sampling (FFT of the summed transfer function)") {
             ModalSynth(sampleRate: $0, realisation: .frequencySampled(fftSize: nil), name: "modal-fft")
         },
+        Entry(name: "wavetable", summary: "8 learnable 512-sample wavetables, per-frame softmax mix, amplitude and f0 (Shan et al. 2022)") {
+            WavetableSynth(sampleRate: $0)
+        },
+        Entry(name: "wavetable-fixed", summary: "sine/triangle/saw/square wavetables band-limited per octave, per-frame mix") {
+            WavetableSynth(sampleRate: $0, tables: .fixed(WavetableSynth.basicShapes()))
+        },
         Entry(name: "fm", summary: "6-operator FM, DX7 algorithm 5 (three 2-op stacks), learnable ratios, feedback, 6 ADSRs; fm-alg1...fm-alg32 pick the algorithm") {
             FMSynth(sampleRate: $0, algorithm: 5, name: "fm")
         },

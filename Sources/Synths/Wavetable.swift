@@ -1,0 +1,356 @@
+import DSP
+import RealModule
+
+/// Differentiable wavetable synthesis (Shan et al. 2022): K single-cycle tables of length L
+/// read by one phase accumulator and mixed per frame.
+///
+///     p[n]  = frac(sum_{m < n} f[m] / sr)                  (exclusive cumsum in cycles, as DDSP's wavetable)
+///     w_k[n] = interp(T_k, p[n] L)                          (linear, or 4-point cubic Hermite)
+///     y[n]  = A[n] sum_k pi_k[n] w_k[n],   pi[f] = softmax(mix logits[f]),  A, pi, f upsampled per sample
+///
+/// Tables are either learnable (K x L global parameters in [-1, 1]: Shan et al.'s setting, no
+/// band-limiting, so bright tables alias at high f0) or fixed: built from harmonic amplitude
+/// lists and band-limited per octave (a mipmap: the level read for frequency f holds only the
+/// harmonics below Nyquist for 2f; the level switches at octave boundaries, where the f0
+/// gradient ignores the switch).
+///
+/// Adjoint: dL/dA, dL/dpi (through the softmax Jacobian to the logits), dL/dT_k (scatter-add
+/// with the interpolation weights) and dL/dp[n] = A sum_k pi_k dw_k/dp (the interpolant's
+/// slope), then dL/df[m] = (1/sr) sum_{n > m} dL/dp[n] and the upsamplers' adjoints. With
+/// linear interpolation dw/dp is piecewise constant (it jumps at table points); cubic is C1.
+public struct WavetableSynth: Synth {
+    public enum Interpolation: String, Sendable, Hashable, Codable { case linear, cubic }
+
+    public enum Tables: Sendable, Hashable {
+        case learnable(count: Int)
+        /// One harmonic amplitude list per table (sine phase), band-limited per octave.
+        case fixed([[Double]])
+    }
+
+    public let name: String
+    public let sampleRate: Double
+    public let tableLength: Int
+    public let tableCount: Int
+    public let interpolation: Interpolation
+    public let learnable: Bool
+    /// Fixed tables: [table][level][sample]; level l serves f < 20 * 2^(l + 1) Hz.
+    let mipmaps: [[[Double]]]
+    public let parameters: [ParameterSpec]
+
+    public static let f0Range: ClosedRange<Double> = 20...4000
+    static let lowestLevelFrequency = 20.0
+
+    /// The classic shapes as harmonic amplitude lists (sine phase): sine, triangle, saw, square.
+    public static func basicShapes(harmonics h: Int = 255) -> [[Double]] {
+        let sine = [1.0]
+        let triangle: [Double] = (1...h).map { (k: Int) -> Double in
+            guard k % 2 == 1 else { return 0 }
+            let sign: Double = k % 4 == 1 ? 1 : -1
+            return sign * 8 / (Double.pi * Double.pi * Double(k * k))
+        }
+        let saw: [Double] = (1...h).map { (k: Int) -> Double in 2 / (Double.pi * Double(k)) }
+        let square: [Double] = (1...h).map { (k: Int) -> Double in k % 2 == 1 ? 4 / (Double.pi * Double(k)) : 0 }
+        return [sine, triangle, saw, square]
+    }
+
+    public init(sampleRate: Double = 16000, tables: Tables = .learnable(count: 8), tableLength: Int = 512,
+                interpolation: Interpolation = .linear, name: String? = nil) {
+        precondition(tableLength >= 4, "wavetable: tables need at least 4 samples")
+        self.sampleRate = sampleRate
+        self.tableLength = tableLength
+        self.interpolation = interpolation
+        switch tables {
+        case .learnable(let count):
+            precondition(count >= 1, "wavetable: at least one table")
+            tableCount = count; learnable = true; mipmaps = []
+            self.name = name ?? "wavetable"
+        case .fixed(let lists):
+            precondition(!lists.isEmpty, "wavetable: at least one table")
+            tableCount = lists.count; learnable = false
+            mipmaps = lists.map { Self.mipmap($0, length: tableLength, sampleRate: sampleRate) }
+            self.name = name ?? "wavetable-fixed"
+        }
+        var specs = [ParameterSpec("amplitude", range: 0...1, rate: .perFrame, defaultNormalised: 0.5)]
+        for k in 1...tableCount { specs.append(ParameterSpec("mix_\(k)", unit: "logit", range: -8...8, rate: .perFrame, defaultNormalised: 0.5)) }
+        let f0 = ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic)
+        specs.append(ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic, rate: .perFrame, defaultNormalised: f0.normalised(220)))
+        if learnable {
+            // Default tables: table k holds harmonic k (sine, octave, ...), a neutral start.
+            for k in 0..<tableCount {
+                for i in 0..<tableLength {
+                    let v = Double.sin(2 * Double.pi * Double((k + 1) * i) / Double(tableLength))
+                    specs.append(ParameterSpec("table\(k + 1)_\(i)", range: -1...1, defaultNormalised: (v + 1) / 2))
+                }
+            }
+        }
+        parameters = specs
+    }
+
+    /// Layout indices: amplitude 0, mix logits 1...K, f0, then the learnable tables (global).
+    public var f0Index: Int { tableCount + 1 }
+    public var tableIndex: Int { tableCount + 2 }
+
+    /// Per-octave band-limited copies of one table, normalised by the full table's peak.
+    static func mipmap(_ harmonics: [Double], length: Int, sampleRate: Double) -> [[Double]] {
+        let levels = Int((Double.log2(f0Range.upperBound / lowestLevelFrequency)).rounded(.up))
+        let maxHarmonic = length / 2 - 1
+        func table(upTo top: Int) -> [Double] {
+            (0..<length).map { i in
+                var v = 0.0
+                for (h, a) in harmonics.enumerated() where h + 1 <= top && a != 0 {
+                    v += a * Double.sin(2 * Double.pi * Double((h + 1) * i) / Double(length))
+                }
+                return v
+            }
+        }
+        let full = table(upTo: maxHarmonic)
+        let peak = Swift.max(full.map(abs).max() ?? 1, 1e-12)
+        return (0..<levels).map { l in
+            let top = Swift.min(maxHarmonic, Int((sampleRate / 2 / (lowestLevelFrequency * Double.exp2(Double(l + 1)))).rounded(.down)))
+            return table(upTo: Swift.max(top, 1)).map { $0 / peak }
+        }
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
+        precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
+        let n = request.sampleCount
+        if audio.batchSize != controls.batchSize || audio.sampleCount != n { audio = AudioBatch(zeros: controls.batchSize, sampleCount: n) }
+        let plan = Plan<T>(self, controls.layout.frameCount, n)
+        audio.samples.withUnsafeMutableBufferPointer { out in
+            let out = SendablePointer(out.baseAddress!)
+            Parallelism.forEach(controls.batchSize) { b in
+                Voice(plan, controls, item: b).forward(out.pointer + b * n)
+            }
+        }
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    public func valueWithPullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest)
+        -> (value: AudioBatch<T>, pullback: (AudioBatch<T>) -> Controls<T>) {
+        let audio = render(controls, request)
+        let synth = self
+        return (audio, { dAudio in synth.pullback(controls, request, dAudio) })
+    }
+
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
+    func pullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, _ dAudio: AudioBatch<T>) -> Controls<T> {
+        precondition(dAudio.batchSize == controls.batchSize && dAudio.sampleCount == request.sampleCount,
+                     "\(name) pullback: cotangent shape differs from the rendered audio")
+        let n = request.sampleCount
+        let plan = Plan<T>(self, controls.layout.frameCount, n)
+        var grad = Controls<T>(zerosFor: controls.layout, batchSize: controls.batchSize)
+        grad.values.withUnsafeMutableBufferPointer { g in
+            dAudio.samples.withUnsafeBufferPointer { dy in
+                let g = SendablePointer(g.baseAddress!), dy = SendablePointer(UnsafeMutablePointer(mutating: dy.baseAddress!))
+                Parallelism.forEach(controls.batchSize) { b in
+                    Voice(plan, controls, item: b).backward(dy.pointer + b * n, into: g.pointer + b * controls.layout.stride)
+                }
+            }
+        }
+        return grad
+    }
+}
+
+extension WavetableSynth {
+    struct Plan<T: SynthScalar> {
+        let synth: WavetableSynth
+        let frameCount: Int, sampleCount: Int
+        let upsampler: FrameUpsampler<T>
+        let frequencyUpsampler: FrameUpsampler<Double>
+        /// Fixed tables in T, [table][level] flattened: (table * levels + level) * L.
+        let fixed: [T]
+        let levels: Int
+
+        init(_ synth: WavetableSynth, _ frameCount: Int, _ sampleCount: Int) {
+            self.synth = synth
+            self.frameCount = frameCount
+            self.sampleCount = sampleCount
+            upsampler = FrameUpsampler(frameCount: frameCount, sampleCount: sampleCount, interpolation: .ddspLinear)
+            frequencyUpsampler = FrameUpsampler(frameCount: frameCount, sampleCount: sampleCount, interpolation: .ddspLinear)
+            levels = synth.mipmaps.first?.count ?? 0
+            fixed = synth.mipmaps.flatMap { $0.flatMap { $0.map { T($0) } } }
+        }
+
+        /// Mipmap level for frequency f: the octave [20 * 2^l, 20 * 2^(l+1)).
+        @inline(__always)
+        func level(_ f: Double) -> Int {
+            let l = Int(Double.log2(Swift.max(f, 1) / WavetableSynth.lowestLevelFrequency).rounded(.down))
+            return Swift.min(Swift.max(l, 0), levels - 1)
+        }
+    }
+
+    struct Voice<T: SynthScalar> {
+        let plan: Plan<T>
+        let controls: Controls<T>
+        let item: Int
+
+        init(_ plan: Plan<T>, _ controls: Controls<T>, item: Int) {
+            (self.plan, self.controls, self.item) = (plan, controls, item)
+        }
+
+        var synth: WavetableSynth { plan.synth }
+
+        /// Per-frame physical values: amplitude, mixture weights (frame-major F x K), f0, and slopes.
+        /// (f0 is mapped and upsampled in float64: the phase multiplies its rounding error by the
+        /// sample index.)
+        func frames() -> (amp: [T], ampSlope: [T], pi: [T], logitSlope: [T], f0: [Double], f0Slope: [Double]) {
+            let nF = plan.frameCount, k = synth.tableCount, specs = synth.parameters
+            var amp = [T](repeating: 0, count: nF), ampSlope = amp
+            var f0 = [Double](repeating: 0, count: nF), f0Slope = f0
+            var pi = [T](repeating: 0, count: nF * k), logitSlope = pi
+            for f in 0..<nF {
+                (amp[f], ampSlope[f]) = specs[0].physicalWithDerivative(controls[item: item, parameter: 0, frame: f])
+                (f0[f], f0Slope[f]) = specs[synth.f0Index].physicalWithDerivative(Double(controls[item: item, parameter: synth.f0Index, frame: f]))
+                var logits = [T](repeating: 0, count: k)
+                for j in 0..<k { (logits[j], logitSlope[f * k + j]) = specs[1 + j].physicalWithDerivative(controls[item: item, parameter: 1 + j, frame: f]) }
+                let top = logits.max()!
+                let e = logits.map { T.exp($0 - top) }
+                let sum = e.reduce(0, +)
+                for j in 0..<k { pi[f * k + j] = e[j] / sum }
+            }
+            return (amp, ampSlope, pi, logitSlope, f0, f0Slope)
+        }
+
+        /// Learnable tables in physical units (K x L).
+        func tables() -> (values: [T], slope: T) {
+            guard synth.learnable else { return ([], 0) }
+            let base = controls.index(item: item, parameter: synth.tableIndex)
+            let count = synth.tableCount * synth.tableLength
+            return ((0..<count).map { 2 * controls.values[base + $0] - 1 }, 2)
+        }
+
+        struct Signals {
+            var amp: [T], pi: [T], frequency: [Double], phase: [T]   // per sample; pi table-major K x N
+        }
+
+        func signals(_ fr: (amp: [T], ampSlope: [T], pi: [T], logitSlope: [T], f0: [Double], f0Slope: [Double])) -> Signals {
+            let n = plan.sampleCount, k = synth.tableCount
+            let amp = plan.upsampler.upsample(fr.amp), frequency = plan.frequencyUpsampler.upsample(fr.f0)
+            var pi = [T](repeating: 0, count: n * k)
+            fr.pi.withUnsafeBufferPointer { p in
+                pi.withUnsafeMutableBufferPointer { out in
+                    for j in 0..<k { plan.upsampler.upsample(p.baseAddress! + j, frameStride: k, into: out.baseAddress! + j * n) }
+                }
+            }
+            // Exclusive cumsum in cycles, float64, wrapped to [0, 1).
+            var phase = [T](repeating: 0, count: n)
+            var acc = 0.0
+            let inv = 1 / synth.sampleRate
+            for i in 0..<n {
+                phase[i] = T(acc)
+                acc += frequency[i] * inv
+                acc -= acc.rounded(.down)
+            }
+            return Signals(amp: amp, pi: pi, frequency: frequency, phase: phase)
+        }
+
+        /// Table k's samples for sample i (the fixed tables' mip level for its frequency).
+        @inline(__always)
+        func table(_ k: Int, _ s: Signals, _ i: Int, _ learned: UnsafePointer<T>) -> UnsafePointer<T> {
+            let len = synth.tableLength
+            if synth.learnable { return learned + k * len }
+            return plan.fixed.withUnsafeBufferPointer { $0.baseAddress! + (k * plan.levels + plan.level(s.frequency[i])) * len }
+        }
+
+        /// Interpolated value and slope d/d(position) at position `x` in [0, L).
+        @inline(__always)
+        func read(_ t: UnsafePointer<T>, _ x: T) -> (value: T, slope: T, i0: Int, weights: (T, T, T, T)) {
+            let len = synth.tableLength
+            let i0 = Swift.min(Int(x), len - 1), a = x - T(i0)
+            let i1 = i0 + 1 == len ? 0 : i0 + 1
+            if synth.interpolation == .linear {
+                return ((1 - a) * t[i0] + a * t[i1], t[i1] - t[i0], i0, (0, 1 - a, a, 0))
+            }
+            // Cubic Hermite (Catmull-Rom) through t[i0-1], t[i0], t[i0+1], t[i0+2].
+            let im = i0 == 0 ? len - 1 : i0 - 1, i2 = i1 + 1 == len ? 0 : i1 + 1
+            let a2 = a * a, a3 = a2 * a
+            let wm = (-a3 + 2 * a2 - a) / 2, w0 = (3 * a3 - 5 * a2 + 2) / 2
+            let w1 = (-3 * a3 + 4 * a2 + a) / 2, w2 = (a3 - a2) / 2
+            let dm = (-3 * a2 + 4 * a - 1) / 2, d0 = (9 * a2 - 10 * a) / 2
+            let d1 = (-9 * a2 + 8 * a + 1) / 2, d2 = (3 * a2 - 2 * a) / 2
+            return (wm * t[im] + w0 * t[i0] + w1 * t[i1] + w2 * t[i2], dm * t[im] + d0 * t[i0] + d1 * t[i1] + d2 * t[i2], i0, (wm, w0, w1, w2))
+        }
+
+        func forward(_ out: UnsafeMutablePointer<T>) {
+            let fr = frames(), s = signals(fr), (tv, _) = tables()
+            let n = plan.sampleCount, k = synth.tableCount, len = T(synth.tableLength)
+            tv.withUnsafeBufferPointer { learned in
+                let learned = learned.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                for i in 0..<n {
+                    let x = s.phase[i] * len
+                    var y: T = 0
+                    for j in 0..<k { y += s.pi[j * n + i] * read(table(j, s, i, learned), x).value }
+                    out[i] = s.amp[i] * y
+                }
+            }
+        }
+
+        func backward(_ dy: UnsafeMutablePointer<T>, into g: UnsafeMutablePointer<T>) {
+            let fr = frames(), s = signals(fr), (tv, tableSlope) = tables()
+            let n = plan.sampleCount, k = synth.tableCount, nF = plan.frameCount, lenI = synth.tableLength, len = T(lenI)
+            var dAmp = [T](repeating: 0, count: n), dPi = [T](repeating: 0, count: n * k), dPhase = [T](repeating: 0, count: n)
+            var dTables = [T](repeating: 0, count: synth.learnable ? k * lenI : 0)
+            tv.withUnsafeBufferPointer { learned in
+                let learned = learned.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                for i in 0..<n {
+                    let x = s.phase[i] * len, gi = dy[i]
+                    var y: T = 0, slope: T = 0
+                    for j in 0..<k {
+                        let r = read(table(j, s, i, learned), x)
+                        let p = s.pi[j * n + i]
+                        y += p * r.value
+                        slope += p * r.slope
+                        dPi[j * n + i] = gi * s.amp[i] * r.value
+                        if synth.learnable {
+                            let w = gi * s.amp[i] * p, base = j * lenI
+                            let i1 = r.i0 + 1 == lenI ? 0 : r.i0 + 1
+                            if synth.interpolation == .linear {
+                                dTables[base + r.i0] += w * r.weights.1
+                                dTables[base + i1] += w * r.weights.2
+                            } else {
+                                let im = r.i0 == 0 ? lenI - 1 : r.i0 - 1, i2 = i1 + 1 == lenI ? 0 : i1 + 1
+                                dTables[base + im] += w * r.weights.0; dTables[base + r.i0] += w * r.weights.1
+                                dTables[base + i1] += w * r.weights.2; dTables[base + i2] += w * r.weights.3
+                            }
+                        }
+                    }
+                    dAmp[i] = gi * y
+                    dPhase[i] = gi * s.amp[i] * slope * len
+                }
+            }
+            // p[n] = sum_{m < n} f[m] / sr  ->  dL/df[m] = (1/sr) sum_{n > m} dL/dp[n]
+            var dFrequency = [Double](repeating: 0, count: n)
+            var running = 0.0
+            for i in stride(from: n - 1, through: 0, by: -1) {
+                dFrequency[i] = running / synth.sampleRate
+                running += Double(dPhase[i])
+            }
+            let layout = controls.layout
+            let dAmpF = plan.upsampler.adjoint(dAmp), dF0 = plan.frequencyUpsampler.adjoint(dFrequency)
+            var dPiF = [T](repeating: 0, count: nF * k)
+            dPi.withUnsafeBufferPointer { d in
+                dPiF.withUnsafeMutableBufferPointer { o in
+                    for j in 0..<k { plan.upsampler.accumulateAdjoint(d.baseAddress! + j * n, into: o.baseAddress! + j, frameStride: k) }
+                }
+            }
+            for f in 0..<nF {
+                g[layout.offsets[0] + f] += dAmpF[f] * fr.ampSlope[f]
+                g[layout.offsets[synth.f0Index] + f] += T(dF0[f] * fr.f0Slope[f])
+                // softmax: dz_j = pi_j (dpi_j - sum_l pi_l dpi_l)
+                var dot: T = 0
+                for j in 0..<k { dot += fr.pi[f * k + j] * dPiF[f * k + j] }
+                for j in 0..<k {
+                    g[layout.offsets[1 + j] + f] += fr.pi[f * k + j] * (dPiF[f * k + j] - dot) * fr.logitSlope[f * k + j]
+                }
+            }
+            if synth.learnable {
+                let base = layout.offsets[synth.tableIndex]
+                for t in 0..<(k * lenI) { g[base + t] += dTables[t] * tableSlope }
+            }
+        }
+    }
+}
