@@ -48,7 +48,20 @@ public enum PresetLibrary {
         parts.reduce(into: [:]) { $0.merge($1) { _, b in b } }
     }
 
-    public static let all: [SynthPreset] = fm + ddx7 + subtractive + modal + wavetable
+    public static let all: [SynthPreset] = fm + ddx7 + subtractive + modal + wavetable + waveshaper
+
+    /// Chebyshev presets: harmonic amplitudes set exactly through the first shaper (index 1).
+    static func chebyshev(_ name: String, _ summary: String, _ h: [Double]) -> SynthPreset {
+        var v: [String: Double] = ["f0": 220, "shaper1_index_gain": 1, "shaper1_index_bias": 0, "shaper1_norm_gain": 0.6, "shaper1_norm_bias": 0]
+        for s in 2...4 { v["shaper\(s)_norm_gain"] = 0 }
+        for k in 1...8 { v["shaper1_h\(k)"] = k <= h.count ? h[k - 1] : 0 }
+        return SynthPreset(family: "waveshaper", name: name, module: "waveshaper", summary: summary, values: v)
+    }
+
+    static let waveshaper: [SynthPreset] = [
+        chebyshev("clarinet", "odd harmonics 1, 1/3, 1/5, 1/7 (Chebyshev, exact)", [1, 0, 1.0 / 3, 0, 0.2, 0, 1.0 / 7]),
+        chebyshev("bright", "all harmonics 1/k to 8", (1...8).map { 1 / Double($0) }),
+    ]
 
     static let wavetable: [SynthPreset] = [
         SynthPreset(family: "wavetable", name: "saw", module: "wavetable-fixed", summary: "band-limited saw",

@@ -46,6 +46,15 @@ public enum SynthRegistry {
         Entry(name: "wavetable-fixed", summary: "sine/triangle/saw/square wavetables band-limited per octave, per-frame mix") {
             WavetableSynth(sampleRate: $0, tables: .fixed(WavetableSynth.basicShapes()))
         },
+        Entry(name: "waveshaper", summary: "sine exciter through 4 Chebyshev shapers (order 8) with NEWT's per-frame affine index/normalisation") {
+            WaveshaperSynth(sampleRate: $0)
+        },
+        Entry(name: "newt", summary: "NEWT: 4 learnable sine-MLP shapers (1-8-8-1) with per-frame affine control") {
+            WaveshaperSynth(sampleRate: $0, shaper: .mlp(width: 8))
+        },
+        Entry(name: "newt-fast", summary: "FastNEWT: the MLP shapers read from 4096-point tables over [-3, 3]") {
+            WaveshaperSynth(sampleRate: $0, shaper: .lookup(width: 8, size: 4096, range: 3))
+        },
         Entry(name: "fm", summary: "6-operator FM, DX7 algorithm 5 (three 2-op stacks), learnable ratios, feedback, 6 ADSRs; fm-alg1...fm-alg32 pick the algorithm") {
             FMSynth(sampleRate: $0, algorithm: 5, name: "fm")
         },
