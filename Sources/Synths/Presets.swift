@@ -60,7 +60,7 @@ public enum PresetLibrary {
 
     static let waveshaper: [SynthPreset] = [
         chebyshev("clarinet", "odd harmonics 1, 1/3, 1/5, 1/7 (Chebyshev, exact)", [1, 0, 1.0 / 3, 0, 0.2, 0, 1.0 / 7]),
-        chebyshev("bright", "all harmonics 1/k to 8", (1...8).map { 1 / Double($0) }),
+        chebyshev("bright", "all harmonics 1/k to 8", (1...8).map { 0.45 / Double($0) }),
     ]
 
     static let wavetable: [SynthPreset] = [

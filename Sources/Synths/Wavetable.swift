@@ -248,79 +248,111 @@ extension WavetableSynth {
             return Signals(amp: amp, pi: pi, frequency: frequency, phase: phase)
         }
 
-        /// Table k's samples for sample i (the fixed tables' mip level for its frequency).
-        @inline(__always)
-        func table(_ k: Int, _ s: Signals, _ i: Int, _ learned: UnsafePointer<T>) -> UnsafePointer<T> {
-            let len = synth.tableLength
-            if synth.learnable { return learned + k * len }
-            return plan.fixed.withUnsafeBufferPointer { $0.baseAddress! + (k * plan.levels + plan.level(s.frequency[i])) * len }
+        /// Per-sample read positions shared by every table: the offsets (mip level included) of
+        /// the taps and the fraction. Linear uses taps 1 and 2; cubic 0...3.
+        struct Taps {
+            var index: [[Int32]]   // 4 x N
+            var fraction: [T]
         }
 
-        /// Interpolated value and slope d/d(position) at position `x` in [0, L).
-        @inline(__always)
-        func read(_ t: UnsafePointer<T>, _ x: T) -> (value: T, slope: T, i0: Int, weights: (T, T, T, T)) {
-            let len = synth.tableLength
-            let i0 = Swift.min(Int(x), len - 1), a = x - T(i0)
-            let i1 = i0 + 1 == len ? 0 : i0 + 1
-            if synth.interpolation == .linear {
-                return ((1 - a) * t[i0] + a * t[i1], t[i1] - t[i0], i0, (0, 1 - a, a, 0))
+        func taps(_ s: Signals) -> Taps {
+            let n = plan.sampleCount, len = synth.tableLength, lenT = T(len)
+            var index = [[Int32]](repeating: [Int32](repeating: 0, count: n), count: 4)
+            var fraction = [T](repeating: 0, count: n)
+            for i in 0..<n {
+                let x = Double(s.phase[i] * lenT)
+                let i0 = Swift.min(Int(x), len - 1)    // (via Double: the generic T -> Int conversion is slow)
+                fraction[i] = T(x - Double(i0))
+                let base = synth.learnable ? 0 : plan.level(s.frequency[i]) * len
+                let im = i0 == 0 ? len - 1 : i0 - 1, i1 = i0 + 1 == len ? 0 : i0 + 1, i2 = i1 + 1 == len ? 0 : i1 + 1
+                index[0][i] = Int32(base + im); index[1][i] = Int32(base + i0)
+                index[2][i] = Int32(base + i1); index[3][i] = Int32(base + i2)
             }
-            // Cubic Hermite (Catmull-Rom) through t[i0-1], t[i0], t[i0+1], t[i0+2].
-            let im = i0 == 0 ? len - 1 : i0 - 1, i2 = i1 + 1 == len ? 0 : i1 + 1
+            return Taps(index: index, fraction: fraction)
+        }
+
+        /// Interpolation weights and their d/d(position) at fraction a.
+        @inline(__always)
+        static func weights(_ a: T, cubic: Bool) -> (w: (T, T, T, T), d: (T, T, T, T)) {
+            if !cubic { return ((0, 1 - a, a, 0), (0, -1, 1, 0)) }
             let a2 = a * a, a3 = a2 * a
-            let wm = (-a3 + 2 * a2 - a) / 2, w0 = (3 * a3 - 5 * a2 + 2) / 2
-            let w1 = (-3 * a3 + 4 * a2 + a) / 2, w2 = (a3 - a2) / 2
-            let dm = (-3 * a2 + 4 * a - 1) / 2, d0 = (9 * a2 - 10 * a) / 2
-            let d1 = (-9 * a2 + 8 * a + 1) / 2, d2 = (3 * a2 - 2 * a) / 2
-            return (wm * t[im] + w0 * t[i0] + w1 * t[i1] + w2 * t[i2], dm * t[im] + d0 * t[i0] + d1 * t[i1] + d2 * t[i2], i0, (wm, w0, w1, w2))
+            return (((-a3 + 2 * a2 - a) / 2, (3 * a3 - 5 * a2 + 2) / 2, (-3 * a3 + 4 * a2 + a) / 2, (a3 - a2) / 2),
+                    ((-3 * a2 + 4 * a - 1) / 2, (9 * a2 - 10 * a) / 2, (-9 * a2 + 8 * a + 1) / 2, (3 * a2 - 2 * a) / 2))
+        }
+
+        /// Table j's storage (learned K x L, or fixed: all mip levels of table j).
+        func tablePointer(_ j: Int, _ learned: UnsafePointer<T>, _ fixed: UnsafePointer<T>) -> UnsafePointer<T> {
+            synth.learnable ? learned + j * synth.tableLength : fixed + j * plan.levels * synth.tableLength
         }
 
         func forward(_ out: UnsafeMutablePointer<T>) {
-            let fr = frames(), s = signals(fr), (tv, _) = tables()
-            let n = plan.sampleCount, k = synth.tableCount, len = T(synth.tableLength)
-            tv.withUnsafeBufferPointer { learned in
-                let learned = learned.baseAddress ?? UnsafePointer(bitPattern: 1)!
-                for i in 0..<n {
-                    let x = s.phase[i] * len
-                    var y: T = 0
-                    for j in 0..<k { y += s.pi[j * n + i] * read(table(j, s, i, learned), x).value }
-                    out[i] = s.amp[i] * y
+            let fr = frames(), s = signals(fr), (tv, _) = tables(), tp = taps(s)
+            let n = plan.sampleCount, k = synth.tableCount, cubic = synth.interpolation == .cubic
+            for i in 0..<n { out[i] = 0 }
+            tv.withUnsafeBufferPointer { learned in plan.fixed.withUnsafeBufferPointer { fixed in
+                let learned = learned.baseAddress ?? UnsafePointer(bitPattern: 1)!, fixed = fixed.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                let i0 = tp.index[0], i1 = tp.index[1], i2 = tp.index[2], i3 = tp.index[3]
+                for j in 0..<k {   // table-major: one element-wise pass per table
+                    let t = tablePointer(j, learned, fixed), pj = j * n
+                    if cubic {
+                        for i in 0..<n {
+                            let (w, _) = Self.weights(tp.fraction[i], cubic: true)
+                            out[i] += s.pi[pj + i] * (w.0 * t[Int(i0[i])] + w.1 * t[Int(i1[i])] + w.2 * t[Int(i2[i])] + w.3 * t[Int(i3[i])])
+                        }
+                    } else {
+                        for i in 0..<n {
+                            let a = tp.fraction[i], lo = t[Int(i1[i])], hi = t[Int(i2[i])]
+                            out[i] += s.pi[pj + i] * (lo + a * (hi - lo))
+                        }
+                    }
                 }
-            }
+            } }
+            for i in 0..<n { out[i] *= s.amp[i] }
         }
 
         func backward(_ dy: UnsafeMutablePointer<T>, into g: UnsafeMutablePointer<T>) {
-            let fr = frames(), s = signals(fr), (tv, tableSlope) = tables()
+            let fr = frames(), s = signals(fr), (tv, tableSlope) = tables(), tp = taps(s)
             let n = plan.sampleCount, k = synth.tableCount, nF = plan.frameCount, lenI = synth.tableLength, len = T(lenI)
-            var dAmp = [T](repeating: 0, count: n), dPi = [T](repeating: 0, count: n * k), dPhase = [T](repeating: 0, count: n)
+            let cubic = synth.interpolation == .cubic
+            var y = [T](repeating: 0, count: n), slope = y
+            var dPi = [T](repeating: 0, count: n * k)
             var dTables = [T](repeating: 0, count: synth.learnable ? k * lenI : 0)
-            tv.withUnsafeBufferPointer { learned in
-                let learned = learned.baseAddress ?? UnsafePointer(bitPattern: 1)!
-                for i in 0..<n {
-                    let x = s.phase[i] * len, gi = dy[i]
-                    var y: T = 0, slope: T = 0
-                    for j in 0..<k {
-                        let r = read(table(j, s, i, learned), x)
-                        let p = s.pi[j * n + i]
-                        y += p * r.value
-                        slope += p * r.slope
-                        dPi[j * n + i] = gi * s.amp[i] * r.value
-                        if synth.learnable {
-                            let w = gi * s.amp[i] * p, base = j * lenI
-                            let i1 = r.i0 + 1 == lenI ? 0 : r.i0 + 1
-                            if synth.interpolation == .linear {
-                                dTables[base + r.i0] += w * r.weights.1
-                                dTables[base + i1] += w * r.weights.2
-                            } else {
-                                let im = r.i0 == 0 ? lenI - 1 : r.i0 - 1, i2 = i1 + 1 == lenI ? 0 : i1 + 1
-                                dTables[base + im] += w * r.weights.0; dTables[base + r.i0] += w * r.weights.1
-                                dTables[base + i1] += w * r.weights.2; dTables[base + i2] += w * r.weights.3
+            y.withUnsafeMutableBufferPointer { y in slope.withUnsafeMutableBufferPointer { slope in
+            dPi.withUnsafeMutableBufferPointer { dPi in dTables.withUnsafeMutableBufferPointer { dTables in
+            tv.withUnsafeBufferPointer { learned in plan.fixed.withUnsafeBufferPointer { fixed in
+                let learned = learned.baseAddress ?? UnsafePointer(bitPattern: 1)!, fixed = fixed.baseAddress ?? UnsafePointer(bitPattern: 1)!
+                let i0 = tp.index[0], i1 = tp.index[1], i2 = tp.index[2], i3 = tp.index[3]
+                for j in 0..<k {
+                    let t = tablePointer(j, learned, fixed), pj = j * n
+                    for i in 0..<n {
+                        let (w, d) = Self.weights(tp.fraction[i], cubic: cubic)
+                        let v0 = cubic ? t[Int(i0[i])] : 0, v1 = t[Int(i1[i])], v2 = t[Int(i2[i])], v3 = cubic ? t[Int(i3[i])] : 0
+                        let value: T = (w.0 * v0 + w.1 * v1) + (w.2 * v2 + w.3 * v3)
+                        let dv: T = (d.0 * v0 + d.1 * v1) + (d.2 * v2 + d.3 * v3)
+                        let p: T = s.pi[pj + i]
+                        y[i] += p * value
+                        slope[i] += p * dv
+                        dPi[pj + i] = dy[i] * s.amp[i] * value
+                    }
+                    if synth.learnable {
+                        let dt = dTables.baseAddress! + j * lenI
+                        for i in 0..<n {
+                            let (w, _) = Self.weights(tp.fraction[i], cubic: cubic)
+                            let c = dy[i] * s.amp[i] * s.pi[pj + i]
+                            dt[Int(i1[i])] += c * w.1
+                            dt[Int(i2[i])] += c * w.2
+                            if cubic {
+                                dt[Int(i0[i])] += c * w.0
+                                dt[Int(i3[i])] += c * w.3
                             }
                         }
                     }
-                    dAmp[i] = gi * y
-                    dPhase[i] = gi * s.amp[i] * slope * len
                 }
+            } } } } } }
+            var dAmp = [T](repeating: 0, count: n), dPhase = [T](repeating: 0, count: n)
+            for i in 0..<n {
+                dAmp[i] = dy[i] * y[i]
+                dPhase[i] = dy[i] * s.amp[i] * slope[i] * len
             }
             // p[n] = sum_{m < n} f[m] / sr  ->  dL/df[m] = (1/sr) sum_{n > m} dL/dp[n]
             var dFrequency = [Double](repeating: 0, count: n)
