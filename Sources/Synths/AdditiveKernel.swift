@@ -48,7 +48,7 @@ struct AdditiveKernel<T: SynthScalar> {
         let cycles = f / sampleRate
         return (0..<count).map { n in
             let x = Double(n + 1) * cycles
-            return T(2 * Double.pi * (x - x.rounded()))
+            return T(2 * Double.pi * (x - roundedToNearest(x)))
         }
     }
 

@@ -16,7 +16,9 @@ import RealModule
 /// realisations differ only in how the oscillators are filtered.
 ///
 /// Controls: every parameter is global (one value per note); the cutoff envelope is sampled on
-/// an internal grid of one frame per `controlHop` samples and interpolated linearly.
+/// an internal grid of one frame per `controlHop` samples and interpolated linearly (128 by
+/// default: 125 Hz at 16 kHz, twice diffsynth's 62.5 Hz envelope rate; the amplitude
+/// envelope is evaluated at every sample).
 public struct SubtractiveSynth: Synth {
     public enum FilterRealisation: String, Sendable, Hashable, Codable {
         /// The filter's magnitude sampled at each harmonic's frequency, per control frame
@@ -43,7 +45,7 @@ public struct SubtractiveSynth: Synth {
     public static let f0Range: ClosedRange<Double> = 32...2000
 
     public init(sampleRate: Double = 16000, harmonicCount: Int = 64, filter: FilterRealisation = .frequencySampled,
-                envelopeShape: EnvelopeShape = .linear, controlHop: Int = 64, name: String = "subtractive") {
+                envelopeShape: EnvelopeShape = .linear, controlHop: Int = 128, name: String = "subtractive") {
         precondition(harmonicCount >= 1 && controlHop >= 1, "subtractive: harmonicCount and controlHop must be positive")
         self.name = name
         self.sampleRate = sampleRate
@@ -210,6 +212,7 @@ extension SubtractiveSynth {
         /// Frame-major oscillator amplitudes of oscillator `o`, filtered by frequency sampling or not.
         func amplitudes(_ o: Int, warpedCutoff k: [T]) -> [T] {
             let h = synth.harmonicCount, nF = grid.frameCount
+            let inverseK = k.map { 1 / $0 }
             var amps = [T](repeating: 0, count: nF * h)
             let f = frequencies[o], nyquist = synth.sampleRate / 2
             for j in 1...h where Double(j) * f < nyquist {
@@ -217,8 +220,8 @@ extension SubtractiveSynth {
                 if synth.filter == .timeDomain {
                     for fr in 0..<nF { amps[fr * h + j - 1] = w }
                 } else {
-                    let t = T(Double.tan(Double.pi * Double(j) * f / synth.sampleRate))
-                    for fr in 0..<nF { amps[fr * h + j - 1] = w * LowpassDesign.magnitude(r: t / k[fr], q: value[P.q]).value }
+                    let t = T(Double.tan(Double.pi * Double(j) * f / synth.sampleRate)), q = value[P.q]
+                    for fr in 0..<nF { amps[fr * h + j - 1] = w * LowpassDesign.magnitude(r: t * inverseK[fr], q: q).value }
                 }
             }
             return amps
@@ -330,6 +333,10 @@ extension SubtractiveSynth {
             // Oscillators: the cotangent of their sum is dx (frequency sampled) or dFilterIn.
             let dOsc = timeDomain ? dFilterIn : dx
             var dFrequency = [0.0, 0.0]
+            let inverseK = s.k.map { 1 / $0 }
+            let terms = UnsafeMutablePointer<T>.allocate(capacity: 3 * nF)
+            defer { terms.deallocate() }
+            let mixTerms = terms, qTerms = terms + nF, fTerms = terms + 2 * nF
             for o in 0..<2 {
                 var dAmps = [T](repeating: 0, count: nF * h), dPhase = [T](repeating: 0, count: n)
                 s.amps[o].withUnsafeBufferPointer { a in
@@ -353,18 +360,22 @@ extension SubtractiveSynth {
                     if timeDomain {
                         for fr in 0..<nF { d[P.oscMix] += dAmps[fr * h + j - 1] * half * dwMix }
                     } else {
+                        // Per-frame terms in element-wise loops (they vectorise), then one sum each.
                         let t = Double.tan(Double.pi * Double(j) * f / synth.sampleRate)
                         let dtdf = Double.pi * Double(j) / synth.sampleRate * (1 + t * t)
+                        let tt = T(t), q = value[P.q], hw = half * w
                         for fr in 0..<nF {
-                            let r = T(t) / s.k[fr]
-                            let m = LowpassDesign.magnitude(r: r, q: value[P.q])
+                            let r = tt * inverseK[fr]
+                            let m = LowpassDesign.magnitude(r: r, q: q)
                             let da = dAmps[fr * h + j - 1]
-                            d[P.oscMix] += da * half * dwMix * m.value
-                            let dH = da * half * w
-                            d[P.q] += dH * m.dQ
-                            dK[fr] += dH * m.dR * (-r / s.k[fr])
-                            dFrequency[o] += Double(dH * m.dR / s.k[fr]) * dtdf
+                            mixTerms[fr] = da * m.value
+                            qTerms[fr] = da * m.dQ
+                            fTerms[fr] = da * m.dR * inverseK[fr]
+                            dK[fr] -= hw * da * m.dR * r * inverseK[fr]
                         }
+                        d[P.oscMix] += half * dwMix * blockSum(mixTerms, nF)
+                        d[P.q] += hw * blockSum(qTerms, nF)
+                        dFrequency[o] += Double(hw * blockSum(fTerms, nF)) * dtdf
                     }
                 }
             }
