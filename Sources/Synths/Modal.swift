@@ -203,15 +203,16 @@ extension ModalSynth {
             } } }
         }
 
-        /// dL/d(b0, a1, a2) per mode through the recursion (float64 sums).
-        func recursiveAdjoint(_ x: [T], _ dy: UnsafeMutablePointer<T>) -> (b0: [Double], a1: [Double], a2: [Double]) {
+        /// dL/d(b0, a1, a2) per mode through the recursion (float64 sums); with `dx`, also
+        /// dL/dx[i] = sum_m b0_m e_m[i] (for a bank excited by another module's audio).
+        func recursiveAdjoint(_ x: [T], _ dy: UnsafeMutablePointer<T>, dx: UnsafeMutablePointer<T>? = nil) -> (b0: [Double], a1: [Double], a2: [Double]) {
             let n = x.count
             let ys = UnsafeMutablePointer<T>.allocate(capacity: n * m), scratch = UnsafeMutablePointer<T>.allocate(capacity: n)
-            let state = UnsafeMutablePointer<T>.allocate(capacity: 5 * m)
+            let state = UnsafeMutablePointer<T>.allocate(capacity: 6 * m)
             defer { ys.deallocate(); scratch.deallocate(); state.deallocate() }
             recurse(x, output: scratch, saving: ys)
-            state.initialize(repeating: 0, count: 5 * m)
-            let e1 = state, e2 = state + m, db0 = state + 2 * m, da1 = state + 3 * m, da2 = state + 4 * m
+            state.initialize(repeating: 0, count: 6 * m)
+            let e1 = state, e2 = state + m, db0 = state + 2 * m, da1 = state + 3 * m, da2 = state + 4 * m, be = state + 5 * m
             var sums = (b0: [Double](repeating: 0, count: m), a1: [Double](repeating: 0, count: m), a2: [Double](repeating: 0, count: m))
             func flush() {
                 for j in 0..<m {
@@ -219,8 +220,8 @@ extension ModalSynth {
                     db0[j] = 0; da1[j] = 0; da2[j] = 0
                 }
             }
-            a1.withUnsafeBufferPointer { a1 in a2.withUnsafeBufferPointer { a2 in
-                let a1 = a1.baseAddress!, a2 = a2.baseAddress!
+            b0.withUnsafeBufferPointer { b0 in a1.withUnsafeBufferPointer { a1 in a2.withUnsafeBufferPointer { a2 in
+                let b0 = b0.baseAddress!, a1 = a1.baseAddress!, a2 = a2.baseAddress!
                 let zero = UnsafeMutablePointer<T>.allocate(capacity: m)
                 defer { zero.deallocate() }
                 zero.initialize(repeating: 0, count: m)
@@ -235,9 +236,13 @@ extension ModalSynth {
                         e2[j] = e1[j]
                         e1[j] = e
                     }
+                    if let dx {
+                        for j in 0..<m { be[j] = b0[j] * e1[j] }
+                        dx[i] += blockSum(be, m)
+                    }
                     if i & 511 == 0 { flush() }
                 }
-            } }
+            } } }
             flush()
             return sums
         }
@@ -336,5 +341,97 @@ extension ModalSynth {
             }
             g[0] += T(df0 * slope[0])
         }
+    }
+}
+
+/// Another module's audio through a modal body: `y = modal bank(source audio)`, the "input
+/// signal" excitation. The body's parameters are the modal synth's, prefixed `body_`; the
+/// pullback sends dL/dx = sum_m b0_m e_m (from the time-reversed recursion) into the source.
+public struct ResonatedSynth: Synth {
+    public let name: String
+    public let source: any Synth
+    public let body: ModalSynth
+    public let parameters: [ParameterSpec]
+    public var sampleRate: Double { source.sampleRate }
+
+    public init(_ source: any Synth, modeCount: Int = 32, name: String? = nil) {
+        self.source = source
+        body = ModalSynth(sampleRate: source.sampleRate, modeCount: modeCount, name: "body")
+        self.name = name ?? "\(source.name)-resonated"
+        parameters = source.parameters + body.parameters.map {
+            var p = $0
+            p.name = "body_" + p.name
+            return p
+        }
+    }
+
+    func split<T>(_ controls: Controls<T>) -> (source: Controls<T>, body: Controls<T>) {
+        let layout = controls.layout
+        let sourceLayout = ControlLayout(parameters: source.parameters, frameCount: layout.frameCount)
+        let bodyLayout = ControlLayout(parameters: body.parameters, frameCount: layout.frameCount)
+        var a = [T](), b = [T]()
+        for i in 0..<controls.batchSize {
+            let base = i * layout.stride
+            a.append(contentsOf: controls.values[base..<(base + sourceLayout.stride)])
+            b.append(contentsOf: controls.values[(base + sourceLayout.stride)..<(base + layout.stride)])
+        }
+        return (Controls(layout: sourceLayout, batchSize: controls.batchSize, values: a),
+                Controls(layout: bodyLayout, batchSize: controls.batchSize, values: b))
+    }
+
+    public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
+        precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
+        let (sc, bc) = split(controls)
+        let x = source.render(sc, request)
+        let n = request.sampleCount
+        if audio.batchSize != controls.batchSize || audio.sampleCount != n { audio = AudioBatch(zeros: controls.batchSize, sampleCount: n) }
+        let body = self.body
+        audio.samples.withUnsafeMutableBufferPointer { out in
+            let out = SendablePointer(out.baseAddress!)
+            Parallelism.forEach(controls.batchSize) { b in
+                ModalSynth.Bank<T>(body, bc, item: b).recurse(x.item(b), output: out.pointer + b * n, saving: nil)
+            }
+        }
+    }
+
+    public func valueWithPullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest)
+        -> (value: AudioBatch<T>, pullback: (AudioBatch<T>) -> Controls<T>) {
+        precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
+        let (sc, bc) = split(controls)
+        let (x, sourcePullback) = source.valueWithPullback(sc, request)
+        var audio = AudioBatch<T>(zeros: controls.batchSize, sampleCount: request.sampleCount)
+        let n = request.sampleCount, batch = controls.batchSize, body = self.body
+        audio.samples.withUnsafeMutableBufferPointer { out in
+            let out = SendablePointer(out.baseAddress!)
+            Parallelism.forEach(batch) { b in
+                ModalSynth.Bank<T>(body, bc, item: b).recurse(x.item(b), output: out.pointer + b * n, saving: nil)
+            }
+        }
+        let layout = controls.layout
+        return (audio, { dAudio in
+            var dx = AudioBatch<T>(zeros: batch, sampleCount: n)
+            var bodyGrad = Controls<T>(zerosFor: bc.layout, batchSize: batch)
+            dx.samples.withUnsafeMutableBufferPointer { dxp in
+                bodyGrad.values.withUnsafeMutableBufferPointer { g in
+                    dAudio.samples.withUnsafeBufferPointer { dy in
+                        let dxp = SendablePointer(dxp.baseAddress!), g = SendablePointer(g.baseAddress!)
+                        let dy = SendablePointer(UnsafeMutablePointer(mutating: dy.baseAddress!))
+                        Parallelism.forEach(batch) { b in
+                            let bank = ModalSynth.Bank<T>(body, bc, item: b)
+                            let d = bank.recursiveAdjoint(x.item(b), dy.pointer + b * n, dx: dxp.pointer + b * n)
+                            bank.chain(d, into: g.pointer + b * bc.layout.stride)
+                        }
+                    }
+                }
+            }
+            let sourceGrad = sourcePullback(dx)
+            var grad = Controls<T>(zerosFor: layout, batchSize: batch)
+            for b in 0..<batch {
+                let base = b * layout.stride, s = sourceGrad.layout.stride
+                for j in 0..<s { grad.values[base + j] = sourceGrad.values[b * s + j] }
+                for j in 0..<bc.layout.stride { grad.values[base + s + j] = bodyGrad.values[b * bc.layout.stride + j] }
+            }
+            return grad
+        })
     }
 }

@@ -40,6 +40,9 @@ public enum SynthRegistry {
         Entry(name: "modal-fft", summary: "the modal bank by frequency sampling (FFT of the summed transfer function)") {
             ModalSynth(sampleRate: $0, realisation: .frequencySampled(fftSize: nil), name: "modal-fft")
         },
+        Entry(name: "modal-body", summary: "DDSP filtered noise (65 bands) as the input signal of a 32-mode modal body") {
+            ResonatedSynth(FilteredNoise(sampleRate: $0), name: "modal-body")
+        },
         Entry(name: "wavetable", summary: "8 learnable 512-sample wavetables, per-frame softmax mix, amplitude and f0 (Shan et al. 2022)") {
             WavetableSynth(sampleRate: $0)
         },
