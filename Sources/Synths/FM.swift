@@ -67,17 +67,11 @@ public struct FMSynth: Synth {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
-        precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
-        let n = request.sampleCount
-        if audio.batchSize != controls.batchSize || audio.sampleCount != n { audio = AudioBatch(zeros: controls.batchSize, sampleCount: n) }
-        audio.samples.withUnsafeMutableBufferPointer { out in
-            let out = SendablePointer(out.baseAddress!)
-            Parallelism.forEach(controls.batchSize) { b in
-                let voice = Voice(self, controls, item: b, sampleCount: n)
-                var state = voice.forward()
-                voice.mix(&state, into: out.pointer + b * n)
-                state.deallocate()
-            }
+        renderEachItem(controls, request, into: &audio) { b, out in
+            let voice = Voice(self, controls, item: b, sampleCount: request.sampleCount)
+            var state = voice.forward()
+            voice.mix(&state, into: out)
+            state.deallocate()
         }
     }
 
@@ -85,28 +79,15 @@ public struct FMSynth: Synth {
     @_specialize(where T == Double)
     public func valueWithPullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest)
         -> (value: AudioBatch<T>, pullback: (AudioBatch<T>) -> Controls<T>) {
-        let audio = render(controls, request)
-        let synth = self
-        return (audio, { dAudio in synth.pullback(controls, request, dAudio) })
+        renderThenPullback(controls, request) { [self] in pullback($0, $1, $2) }
     }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func pullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, _ dAudio: AudioBatch<T>) -> Controls<T> {
-        precondition(dAudio.batchSize == controls.batchSize && dAudio.sampleCount == request.sampleCount,
-                     "\(name) pullback: cotangent shape differs from the rendered audio")
-        let n = request.sampleCount
-        var grad = Controls<T>(zerosFor: controls.layout, batchSize: controls.batchSize)
-        grad.values.withUnsafeMutableBufferPointer { g in
-            dAudio.samples.withUnsafeBufferPointer { dy in
-                let g = SendablePointer(g.baseAddress!), dy = SendablePointer(UnsafeMutablePointer(mutating: dy.baseAddress!))
-                Parallelism.forEach(controls.batchSize) { b in
-                    let voice = Voice(self, controls, item: b, sampleCount: n)
-                    voice.backward(dy.pointer + b * n, into: g.pointer + b * controls.layout.stride)
-                }
-            }
+        pullbackEachItem(controls, request, dAudio) { b, dy, g in
+            Voice(self, controls, item: b, sampleCount: request.sampleCount).backward(dy, into: g)
         }
-        return grad
     }
 }
 
@@ -138,12 +119,8 @@ extension FMSynth {
             // Physical values in float64 (from the exact control): phase increments multiply
             // f0 by ratios up to 16 and by the sample index, so float32 rounding here would
             // move late samples' phases by ~1e-4 cycles.
-            var physical = [Double](), value = [T](), slope = [T]()
-            for (p, spec) in synth.parameters.enumerated() {
-                let (v, d) = spec.physicalWithDerivative(Double(controls[item: b, parameter: p, frame: 0]))
-                physical.append(v); value.append(T(v)); slope.append(T(d))
-            }
-            (self.value, self.slope) = (value, slope)
+            let (physical, slope) = globalValues(synth.parameters, controls, item: b)
+            (self.value, self.slope) = (physical.map { T($0) }, slope.map { T($0) })
             let f0 = physical[0], length = T(Double(sampleCount) / synth.sampleRate)
             var increments = [0.0], envelopes = [ADSRValues<T>.zero]
             for op in 1...6 {

@@ -103,9 +103,7 @@ public struct FilteredNoise: Synth {
     @_specialize(where T == Double)
     public func valueWithPullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest)
         -> (value: AudioBatch<T>, pullback: (AudioBatch<T>) -> Controls<T>) {
-        let audio = render(controls, request)
-        let synth = self
-        return (audio, { dAudio in synth.pullback(controls, request, dAudio) })
+        renderThenPullback(controls, request) { [self] in pullback($0, $1, $2) }
     }
 
     @_specialize(where T == Float)

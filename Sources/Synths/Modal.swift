@@ -71,18 +71,13 @@ public struct ModalSynth: Synth {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
-        precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
         let n = request.sampleCount
-        if audio.batchSize != controls.batchSize || audio.sampleCount != n { audio = AudioBatch(zeros: controls.batchSize, sampleCount: n) }
-        audio.samples.withUnsafeMutableBufferPointer { out in
-            let out = SendablePointer(out.baseAddress!)
-            Parallelism.forEach(controls.batchSize) { b in
-                let bank = Bank<T>(self, controls, item: b)
-                let x = excitationSignal(n, key: request.noiseKey(item: b)) as [T]
-                switch realisation {
-                case .recursive: bank.recurse(x, output: out.pointer + b * n, saving: nil)
-                case .frequencySampled(let size): bank.frequencySampled(x, fftSize: fftSize(size, n), output: out.pointer + b * n)
-                }
+        renderEachItem(controls, request, into: &audio) { b, out in
+            let bank = Bank<T>(self, controls, item: b)
+            let x = excitationSignal(n, key: request.noiseKey(item: b)) as [T]
+            switch realisation {
+            case .recursive: bank.recurse(x, output: out, saving: nil)
+            case .frequencySampled(let size): bank.frequencySampled(x, fftSize: fftSize(size, n), output: out)
             }
         }
     }
@@ -91,34 +86,23 @@ public struct ModalSynth: Synth {
     @_specialize(where T == Double)
     public func valueWithPullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest)
         -> (value: AudioBatch<T>, pullback: (AudioBatch<T>) -> Controls<T>) {
-        let audio = render(controls, request)
-        let synth = self
-        return (audio, { dAudio in synth.pullback(controls, request, dAudio) })
+        renderThenPullback(controls, request) { [self] in pullback($0, $1, $2) }
     }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func pullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, _ dAudio: AudioBatch<T>) -> Controls<T> {
-        precondition(dAudio.batchSize == controls.batchSize && dAudio.sampleCount == request.sampleCount,
-                     "\(name) pullback: cotangent shape differs from the rendered audio")
         let n = request.sampleCount
-        var grad = Controls<T>(zerosFor: controls.layout, batchSize: controls.batchSize)
-        grad.values.withUnsafeMutableBufferPointer { g in
-            dAudio.samples.withUnsafeBufferPointer { dy in
-                let g = SendablePointer(g.baseAddress!), dy = SendablePointer(UnsafeMutablePointer(mutating: dy.baseAddress!))
-                Parallelism.forEach(controls.batchSize) { b in
-                    let bank = Bank<T>(self, controls, item: b)
-                    let x = excitationSignal(n, key: request.noiseKey(item: b)) as [T]
-                    let d: (b0: [Double], a1: [Double], a2: [Double])
-                    switch realisation {
-                    case .recursive: d = bank.recursiveAdjoint(x, dy.pointer + b * n)
-                    case .frequencySampled(let size): d = bank.frequencySampledAdjoint(x, fftSize: fftSize(size, n), dy.pointer + b * n)
-                    }
-                    bank.chain(d, into: g.pointer + b * controls.layout.stride)
-                }
+        return pullbackEachItem(controls, request, dAudio) { b, dy, g in
+            let bank = Bank<T>(self, controls, item: b)
+            let x = excitationSignal(n, key: request.noiseKey(item: b)) as [T]
+            let d: (b0: [Double], a1: [Double], a2: [Double])
+            switch realisation {
+            case .recursive: d = bank.recursiveAdjoint(x, dy)
+            case .frequencySampled(let size): d = bank.frequencySampledAdjoint(x, fftSize: fftSize(size, n), dy)
             }
+            bank.chain(d, into: g)
         }
-        return grad
     }
 
     func fftSize(_ requested: Int?, _ n: Int) -> Int {
@@ -158,11 +142,7 @@ extension ModalSynth {
         init(_ synth: ModalSynth, _ controls: Controls<T>, item b: Int) {
             self.synth = synth
             m = synth.modeCount
-            physical = []; slope = []
-            for (p, spec) in synth.parameters.enumerated() {
-                let (v, d) = spec.physicalWithDerivative(Double(controls[item: b, parameter: p, frame: 0]))
-                physical.append(v); slope.append(d)
-            }
+            (physical, slope) = globalValues(synth.parameters, controls, item: b)
             b0 = [T](repeating: 0, count: m); a1 = b0; a2 = b0
             theta = [Double](repeating: 0, count: m); radius = theta; gain = theta
             active = [Bool](repeating: false, count: m)

@@ -73,16 +73,9 @@ public struct SubtractiveSynth: Synth {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
-        precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
-        let n = request.sampleCount
-        if audio.batchSize != controls.batchSize || audio.sampleCount != n { audio = AudioBatch(zeros: controls.batchSize, sampleCount: n) }
-        let grid = Grid<T>(self, sampleCount: n)
-        audio.samples.withUnsafeMutableBufferPointer { out in
-            let out = SendablePointer(out.baseAddress!)
-            Parallelism.forEach(controls.batchSize) { b in
-                let voice = Voice(self, grid, controls, item: b, noiseKey: request.noiseKey(item: b))
-                _ = voice.forward(output: out.pointer + b * n)
-            }
+        let grid = Grid<T>(self, sampleCount: request.sampleCount)
+        renderEachItem(controls, request, into: &audio) { b, out in
+            Voice(self, grid, controls, item: b, noiseKey: request.noiseKey(item: b)).forward(output: out)
         }
     }
 
@@ -169,12 +162,9 @@ extension SubtractiveSynth {
             self.noiseKey = noiseKey
             // Physical values in float64 (from the exact control), as in FMSynth: the
             // oscillators' phases multiply f0 by the sample index.
-            var physical = [Double](), value = [T](), slope = [T]()
-            for (p, spec) in synth.parameters.enumerated() {
-                let (v, d) = spec.physicalWithDerivative(Double(controls[item: b, parameter: p, frame: 0]))
-                physical.append(v); value.append(T(v)); slope.append(T(d))
-            }
-            (self.value, self.slope) = (value, slope)
+            let (physical, slope) = globalValues(synth.parameters, controls, item: b)
+            let value = physical.map { T($0) }
+            (self.value, self.slope) = (value, slope.map { T($0) })
             let length = T(Double(grid.sampleCount) / synth.sampleRate)
             func env(_ o: Int) -> ADSRValues<T> {
                 ADSRValues(attack: value[o], decay: value[o + 1], sustain: value[o + 2], release: value[o + 3],

@@ -106,15 +106,9 @@ public struct WaveshaperSynth: Synth {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
-        precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
-        let n = request.sampleCount
-        if audio.batchSize != controls.batchSize || audio.sampleCount != n { audio = AudioBatch(zeros: controls.batchSize, sampleCount: n) }
-        let up = FrameUpsampler<T>(frameCount: controls.layout.frameCount, sampleCount: n, interpolation: .halfPixel)
-        audio.samples.withUnsafeMutableBufferPointer { out in
-            let out = SendablePointer(out.baseAddress!)
-            Parallelism.forEach(controls.batchSize) { b in
-                Voice(self, up, controls, item: b).run(output: out.pointer + b * n, cotangent: nil, gradient: nil)
-            }
+        let up = FrameUpsampler<T>(frameCount: controls.layout.frameCount, sampleCount: request.sampleCount, interpolation: .halfPixel)
+        renderEachItem(controls, request, into: &audio) { b, out in
+            Voice(self, up, controls, item: b).run(output: out, cotangent: nil, gradient: nil)
         }
     }
 
@@ -122,30 +116,19 @@ public struct WaveshaperSynth: Synth {
     @_specialize(where T == Double)
     public func valueWithPullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest)
         -> (value: AudioBatch<T>, pullback: (AudioBatch<T>) -> Controls<T>) {
-        let audio = render(controls, request)
-        let synth = self
-        return (audio, { dAudio in synth.pullback(controls, request, dAudio) })
+        renderThenPullback(controls, request) { [self] in pullback($0, $1, $2) }
     }
 
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func pullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, _ dAudio: AudioBatch<T>) -> Controls<T> {
-        precondition(dAudio.batchSize == controls.batchSize && dAudio.sampleCount == request.sampleCount,
-                     "\(name) pullback: cotangent shape differs from the rendered audio")
         let n = request.sampleCount
         let up = FrameUpsampler<T>(frameCount: controls.layout.frameCount, sampleCount: n, interpolation: .halfPixel)
-        var grad = Controls<T>(zerosFor: controls.layout, batchSize: controls.batchSize)
-        grad.values.withUnsafeMutableBufferPointer { g in
-            dAudio.samples.withUnsafeBufferPointer { dy in
-                let g = SendablePointer(g.baseAddress!), dy = SendablePointer(UnsafeMutablePointer(mutating: dy.baseAddress!))
-                Parallelism.forEach(controls.batchSize) { b in
-                    let scratch = UnsafeMutablePointer<T>.allocate(capacity: n)
-                    defer { scratch.deallocate() }
-                    Voice(self, up, controls, item: b).run(output: scratch, cotangent: dy.pointer + b * n, gradient: g.pointer + b * controls.layout.stride)
-                }
-            }
+        return pullbackEachItem(controls, request, dAudio) { b, dy, g in
+            let scratch = UnsafeMutablePointer<T>.allocate(capacity: n)
+            defer { scratch.deallocate() }
+            Voice(self, up, controls, item: b).run(output: scratch, cotangent: dy, gradient: g)
         }
-        return grad
     }
 }
 
