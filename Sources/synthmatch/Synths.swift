@@ -1,7 +1,10 @@
 import ArgumentParser
+import Foundation
 import Synths
 
 /// `synthmatch synths`: the registered modules and their parameters.
+private func pad(_ x: String, _ n: Int) -> String { x.padding(toLength: max(n, x.count), withPad: " ", startingAt: 0) }
+
 struct Synths: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "List the synth modules and their parameters.")
 
@@ -12,7 +15,7 @@ struct Synths: ParsableCommand {
     func run() throws {
         if presets {
             for p in PresetLibrary.all {
-                print(String(format: "%-12@ %-12@ on %-14@ %@", p.family, p.name, p.module, p.summary))
+                print("\(pad(p.family, 12)) \(pad(p.name, 12)) on \(pad(p.module, 14)) \(p.summary)")
             }
             return
         }
@@ -23,7 +26,14 @@ struct Synths: ParsableCommand {
             let shown = all ? specs : Array(specs.prefix(8))
             for s in shown {
                 let unit = s.unit.isEmpty ? "" : " \(s.unit)"
-                print(String(format: "  %-16@ %-9@ %@...%@%@  %@", s.name, s.rate.rawValue, "\(s.minimum)", "\(s.maximum)", unit, "\(s.scale)"))
+                let scale: String
+                switch s.scale {
+                case .linear: scale = "linear"
+                case .logarithmic: scale = "log"
+                case .curve(let c): scale = String(format: "curve %.3g", c)
+                case .symmetricCurve(let c): scale = String(format: "symmetric curve %.3g", c)
+                }
+                print("  \(pad(s.name, 18)) \(pad(s.rate == .global ? "global" : "per frame", 9)) \(pad("\(s.minimum)...\(s.maximum)\(unit)", 24)) \(scale)")
             }
             if shown.count < specs.count { print("  ... \(specs.count - shown.count) more (--all lists them)") }
         }
