@@ -24,10 +24,10 @@ public final class HDF5File {
         return HDF5File(path: path, id: id)
     }
 
-    public static func open(_ path: String) throws -> HDF5File {
+    public static func open(_ path: String, writable: Bool = false) throws -> HDF5File {
         HDF5File.silenceErrorStack()
         guard FileManager.default.fileExists(atPath: path) else { throw HDF5Error(path: path, operation: "open (no such file)") }
-        let id = H5Fopen(path, chdf5_acc_rdonly(), chdf5_p_default())
+        let id = H5Fopen(path, writable ? chdf5_acc_rdwr() : chdf5_acc_rdonly(), chdf5_p_default())
         guard id >= 0 else { throw HDF5Error(path: path, operation: "open (not an HDF5 file?)") }
         return HDF5File(path: path, id: id)
     }
@@ -110,5 +110,131 @@ public final class HDF5File {
         }
         defer { H5free_memory(pointer) }
         return String(cString: pointer)
+    }
+
+    /// Creates an empty float32 dataset of `shape`, chunked by `chunk` (one example per chunk
+    /// for row access), optionally shuffle + deflate compressed; rows are written later.
+    public func createFloatDataset(_ name: String, shape: [Int], chunk: [Int], deflate: Int? = nil) throws {
+        precondition(shape.count == chunk.count && !shape.isEmpty, "HDF5 \(name): chunk rank must match the shape")
+        var dims = shape.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+        guard space >= 0 else { throw HDF5Error(path: path, operation: "dataspace for \(name)") }
+        defer { H5Sclose(space) }
+        let plist = H5Pcreate(chdf5_p_dataset_create())
+        defer { H5Pclose(plist) }
+        if shape[0] > 0 {
+            var c = zip(chunk, shape).map { hsize_t(max(1, min($0, $1))) }
+            H5Pset_chunk(plist, Int32(c.count), &c)
+            if let deflate { H5Pset_shuffle(plist); H5Pset_deflate(plist, UInt32(deflate)) }
+        }
+        // Parent groups ("/features/logmel") are created on the way.
+        let lcpl = H5Pcreate(chdf5_p_link_create())
+        defer { H5Pclose(lcpl) }
+        H5Pset_create_intermediate_group(lcpl, 1)
+        let dataset = H5Dcreate2(id, name, chdf5_native_float(), space, lcpl, plist, chdf5_p_default())
+        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "create dataset \(name)") }
+        H5Dclose(dataset)
+    }
+
+    /// Writes `count` consecutive rows from `start` of a dataset made by `createFloatDataset`.
+    public func writeRows(_ name: String, start: Int, count: Int, _ values: UnsafeBufferPointer<Float>) throws {
+        try withRows(name, start: start, count: count, expected: values.count) { dataset, memory, file in
+            H5Dwrite(dataset, chdf5_native_float(), memory, file, chdf5_p_default(), values.baseAddress)
+        }
+    }
+
+    /// Reads `count` consecutive rows from `start` (row-major).
+    public func readRows(_ name: String, start: Int, count: Int) throws -> [Float] {
+        let shape = try self.shape(name)
+        let rowSize = shape.dropFirst().reduce(1, *)
+        var values = [Float](repeating: 0, count: count * rowSize)
+        try values.withUnsafeMutableBufferPointer { buffer in
+            try withRows(name, start: start, count: count, expected: buffer.count) { dataset, memory, file in
+                H5Dread(dataset, chdf5_native_float(), memory, file, chdf5_p_default(), buffer.baseAddress)
+            }
+        }
+        return values
+    }
+
+    /// The shape of a dataset (throws if it does not exist).
+    public func shape(_ name: String) throws -> [Int] {
+        let dataset = H5Dopen2(id, name, chdf5_p_default())
+        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "open dataset \(name)") }
+        defer { H5Dclose(dataset) }
+        let space = H5Dget_space(dataset)
+        defer { H5Sclose(space) }
+        let rank = Int(H5Sget_simple_extent_ndims(space))
+        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
+        H5Sget_simple_extent_dims(space, &dims, nil)
+        return dims.prefix(rank).map { Int($0) }
+    }
+
+    public func contains(_ name: String) -> Bool { H5Lexists(id, name, chdf5_p_default()) > 0 }
+
+    /// Flushes buffered data to disk (before a rename makes the file visible).
+    public func flush() throws {
+        guard H5Fflush(id, H5F_SCOPE_GLOBAL) >= 0 else { throw HDF5Error(path: path, operation: "flush") }
+    }
+
+    private func withRows(_ name: String, start: Int, count: Int, expected: Int,
+                          _ body: (hid_t, hid_t, hid_t) -> herr_t) throws {
+        let dataset = H5Dopen2(id, name, chdf5_p_default())
+        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "open dataset \(name)") }
+        defer { H5Dclose(dataset) }
+        let fileSpace = H5Dget_space(dataset)
+        defer { H5Sclose(fileSpace) }
+        let rank = Int(H5Sget_simple_extent_ndims(fileSpace))
+        var dims = [hsize_t](repeating: 0, count: rank)
+        H5Sget_simple_extent_dims(fileSpace, &dims, nil)
+        guard start >= 0, count >= 0, start + count <= Int(dims[0]) else {
+            throw HDF5Error(path: path, operation: "rows \(start)..<\(start + count) of \(name) (it has \(dims[0]))")
+        }
+        var offset = [hsize_t](repeating: 0, count: rank), size = dims
+        offset[0] = hsize_t(start); size[0] = hsize_t(count)
+        precondition(size.reduce(1, *) == hsize_t(expected), "HDF5 \(name): buffer of \(expected) for \(count) rows")
+        H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &offset, nil, &size, nil)
+        let memory = H5Screate_simple(Int32(rank), &size, nil)
+        defer { H5Sclose(memory) }
+        guard body(dataset, memory, fileSpace) >= 0 else { throw HDF5Error(path: path, operation: "rows \(start)..<\(start + count) of \(name)") }
+    }
+
+    /// A scalar float64 attribute on the root group.
+    public func setAttribute(_ name: String, _ value: Double) throws {
+        let space = H5Screate(H5S_SCALAR)
+        defer { H5Sclose(space) }
+        let attribute = H5Acreate2(id, name, chdf5_native_double(), space, chdf5_p_default(), chdf5_p_default())
+        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
+        defer { H5Aclose(attribute) }
+        var v = value
+        guard H5Awrite(attribute, chdf5_native_double(), &v) >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
+    }
+
+    /// A scalar int64 attribute on the root group.
+    public func setAttribute(_ name: String, _ value: Int64) throws {
+        let space = H5Screate(H5S_SCALAR)
+        defer { H5Sclose(space) }
+        let attribute = H5Acreate2(id, name, chdf5_native_int64(), space, chdf5_p_default(), chdf5_p_default())
+        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
+        defer { H5Aclose(attribute) }
+        var v = value
+        guard H5Awrite(attribute, chdf5_native_int64(), &v) >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
+    }
+
+    public func doubleAttribute(_ name: String) throws -> Double {
+        let attribute = H5Aopen(id, name, chdf5_p_default())
+        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "open attribute \(name)") }
+        defer { H5Aclose(attribute) }
+        var v = 0.0
+        guard H5Aread(attribute, chdf5_native_double(), &v) >= 0 else { throw HDF5Error(path: path, operation: "read attribute \(name)") }
+        return v
+    }
+
+    public func intAttribute(_ name: String) throws -> Int64 {
+        let attribute = H5Aopen(id, name, chdf5_p_default())
+        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "open attribute \(name)") }
+        defer { H5Aclose(attribute) }
+        var v: Int64 = 0
+        guard H5Aread(attribute, chdf5_native_int64(), &v) >= 0 else { throw HDF5Error(path: path, operation: "read attribute \(name)") }
+        return v
     }
 }

@@ -88,10 +88,8 @@ struct AdditiveKernel<T: SynthScalar> {
                 s1[l] = sinTwoPi(x); c1[l] = cosTwoPi(x)
                 s[l] = s1[l]; c[l] = c1[l]
             }
-            for l in 0..<count {
-                limit[l] = AdditiveKernel.harmonicLimit(frequency[start + l], nyquist, h)
-                top = Swift.max(top, limit[l]); bottom = Swift.min(bottom, limit[l])
-            }
+            for l in 0..<count { limit[l] = AdditiveKernel.harmonicLimit(frequency[start + l], nyquist, h) }   // vectorises
+            for l in 0..<count { top = Swift.max(top, limit[l]); bottom = Swift.min(bottom, limit[l]) }
             return (Int(top), bottom)
         }
 
@@ -124,6 +122,7 @@ struct AdditiveKernel<T: SynthScalar> {
             let a0 = amps + left * h, a1 = amps + right * h
             if T.self == Float.self {
                 FloatKernel.synthesise(block: Float.rebind(UnsafePointer(s1)), Float.rebind(UnsafePointer(c1)), Float.rebind(UnsafePointer(limit)), count: count,
+                                       harmonics: top, unmasked: Int(bottom),
                                        amplitudes: Float.rebind(a0), Float.rebind(a1),
                                        weights: Float.rebind(w0, start), Float.rebind(w1, start),
                                        output: Float.rebind(output + start), accumulate: accumulate)
@@ -288,7 +287,10 @@ enum FloatKernel {
         return v
     }
 
+    /// `harmonics`: the block's highest audible harmonic; `unmasked`: below it every sample
+    /// of the block hears every harmonic (no mask needed).
     static func synthesise(block s1: UnsafePointer<Float>, _ c1: UnsafePointer<Float>, _ limit: UnsafePointer<Float>, count: Int,
+                           harmonics top: Int, unmasked full: Int,
                            amplitudes a0: UnsafePointer<Float>, _ a1: UnsafePointer<Float>,
                            weights w0: UnsafePointer<Float>, _ w1: UnsafePointer<Float>,
                            output: UnsafeMutablePointer<Float>, accumulate: Bool) {
@@ -298,7 +300,6 @@ enum FloatKernel {
             let s1v = load(s1 + l, m), c1v = load(c1 + l, m), lim = load(limit + l, m)
             var sv = s1v, cv = c1v
             var sum0 = V(repeating: 0), sum1 = V(repeating: 0)
-            let top = Int(lim.max()), full = Int(lim.min())
             var k = 0
             while k < full {   // every lane below Nyquist: no mask
                 sum0 += a0[k] * sv
@@ -341,8 +342,7 @@ extension FloatKernel {
             let g0v = load(g0 + l, m), g1v = load(g1 + l, m)
             var sv = s1v, cv = c1v
             var phi0 = V(repeating: 0), phi1 = V(repeating: 0)
-            let laneTop = Int(lim.max())
-            for k in 0..<laneTop {
+            for k in 0..<top {
                 let off = lim .< Float(k + 1)
                 let vs = sv.replacing(with: 0, where: off), vc = cv.replacing(with: 0, where: off)
                 acc[2 * k] += g0v * vs

@@ -1,0 +1,321 @@
+import DSP
+import Foundation
+import Synths
+
+/// What a synthetic dataset holds and how its examples are drawn.
+///
+/// Example `i` is a pure function of `(seed, i)`: its controls come from a counter-based
+/// generator keyed by both, and its noise key is derived from them too, so a dataset made in
+/// one run, in shards, or with any thread count holds the same examples bit for bit.
+public struct DatasetSpec: Sendable {
+    public enum Sampling: String, Sendable, CaseIterable {
+        /// Every normalised control uniform in [0, 1] (f0 from the note range).
+        case uniform
+        /// A preset of the module, each normalised control jittered by N(0, 0.05), clipped.
+        case presetJitter = "preset-jitter"
+    }
+
+    public var synth: String
+    public var count: Int
+    public var seed: UInt64
+    public var sampleRate: Double = 16000
+    public var duration: Double = 4
+    /// MIDI notes for modules with an `f0` parameter (integer notes, uniform); nil leaves f0 to
+    /// the sampling scheme.
+    public var noteRange: ClosedRange<Int>? = 36...84
+    public var sampling: Sampling = .uniform
+    public var frameRate: Double = 250
+    /// Log-mel features (`/features/logmel`: 64 mels, FFT 1024, hop 256, centred).
+    public var logmel = false
+    /// Shuffle + deflate level for `/audio`, or nil for none (fastest).
+    public var deflate: Int? = nil
+    public var commandLine: String = ""
+
+    public init(synth: String, count: Int, seed: UInt64) {
+        self.synth = synth
+        self.count = count
+        self.seed = seed
+    }
+
+    public var sampleCount: Int { Int((duration * sampleRate).rounded()) }
+    public var frameCount: Int { Swift.max(1, Int((duration * frameRate).rounded())) }
+
+    public func validate() throws {
+        guard count > 0 else { throw DatasetError.invalid("--count must be positive") }
+        guard duration > 0, duration <= 60 else { throw DatasetError.invalid("--duration must be in (0, 60] seconds") }
+        guard sampleRate >= 1000, sampleRate <= 192_000 else { throw DatasetError.invalid("--sample-rate must be within 1000...192000 Hz") }
+        if let r = noteRange, r.lowerBound < 0 || r.upperBound > 127 { throw DatasetError.invalid("--note-range must lie in 0...127") }
+        if let d = deflate, !(0...9).contains(d) { throw DatasetError.invalid("--deflate must be 0...9") }
+    }
+}
+
+public enum DatasetError: Error, CustomStringConvertible {
+    case invalid(String)
+    case notADataset(String, reason: String)
+    case noPresets(String)
+
+    public var description: String {
+        switch self {
+        case .invalid(let s): return s
+        case let .notADataset(path, reason): return "\(path) is not a SynthMatch dataset: \(reason)"
+        case .noPresets(let s): return "synth '\(s)' has no presets for --sampling preset-jitter (see `synthmatch synths --presets`)"
+        }
+    }
+}
+
+/// Generates datasets to HDF5. Layout (documented in the README):
+///
+///     /audio            float32 [N, samples]   chunked one example per chunk
+///     /params           float32 [N, P]         normalised controls in [0, 1] (per-frame ones are
+///                                              constant within an example: one value each)
+///     /params_physical  float32 [N, P]
+///     /features/logmel  float32 [N, frames, 64] (optional)
+///     attributes: synth, parameters (JSON: name, unit, min, max, scale, rate), sample_rate,
+///     duration, seed, sampling, note_range, first_index, count_total, synthmatch_version, command_line
+public enum DatasetGenerator {
+    public static let version = "0.4.0"
+    static let batchSize = 32
+
+    /// Normalised controls (one value per parameter) and the noise key of example `index`.
+    public static func example(_ spec: DatasetSpec, synth: any Synth, presets: [SynthPreset], index: Int) -> (values: [Double], noiseKey: UInt64) {
+        var rng = CounterRandom(seed: spec.seed, index: UInt64(index))
+        let specs = synth.parameters
+        var values: [Double]
+        switch spec.sampling {
+        case .uniform:
+            values = specs.map { _ in rng.unit() }
+        case .presetJitter:
+            let preset = presets[Int(rng.next() % UInt64(presets.count))]
+            values = specs.map { s in s.defaultNormalised }
+            for (p, s) in specs.enumerated() {
+                if let v = preset.values[s.name] { values[p] = s.normalised(v) }
+                values[p] = Swift.min(Swift.max(values[p] + 0.05 * rng.normal(), 0), 1)
+            }
+        }
+        if let notes = spec.noteRange, let f0 = specs.firstIndex(where: { $0.name == "f0" }) {
+            let note = notes.lowerBound + Int(rng.next() % UInt64(notes.count))
+            values[f0] = specs[f0].normalised(440 * exp2(Double(note - 69) / 12))
+        }
+        return (values, noiseKey(seed: spec.seed, index: index))
+    }
+
+    /// The noise key of example `index`: its own stream of the counter-based generator, so a
+    /// file's audio can be re-rendered from `/params`, the seed and the example's index.
+    public static func noiseKey(seed: UInt64, index: Int) -> UInt64 {
+        var rng = CounterRandom(seed: seed, index: UInt64(index), stream: 1)
+        return rng.next()
+    }
+
+    /// The module's presets usable for preset-jitter sampling.
+    static func presets(for synth: String) -> [SynthPreset] {
+        PresetLibrary.all.filter { $0.module == synth }
+    }
+
+    /// Writes examples `range` of the dataset to `path` (atomically: a temporary file renamed
+    /// when complete). Returns examples per second.
+    @discardableResult
+    public static func generate(_ spec: DatasetSpec, range: Range<Int>? = nil, to path: String, progress: Bool = true) throws -> Double {
+        try spec.validate()
+        let synth = try SynthRegistry.make(spec.synth, sampleRate: spec.sampleRate)
+        let presets = presets(for: spec.synth)
+        if spec.sampling == .presetJitter, presets.isEmpty { throw DatasetError.noPresets(spec.synth) }
+        let range = range ?? 0..<spec.count
+        precondition(range.lowerBound >= 0 && range.upperBound <= spec.count, "dataset: shard outside 0..<count")
+        let n = spec.sampleCount, p = synth.parameters.count
+        let layout = synth.layout(frameCount: spec.frameCount)
+        let features = spec.logmel ? LogMel(sampleRate: spec.sampleRate, sampleCount: n) : nil
+        let start = DispatchTime.now().uptimeNanoseconds
+        try AtomicFile.write(to: path) { temporary in
+            let file = try HDF5File.create(temporary)
+            try writeAttributes(file, spec, synth: synth, range: range)
+            try file.createFloatDataset("audio", shape: [range.count, n], chunk: [1, n], deflate: spec.deflate)
+            try file.createFloatDataset("params", shape: [range.count, p], chunk: [Swift.min(range.count, 1024), p])
+            try file.createFloatDataset("params_physical", shape: [range.count, p], chunk: [Swift.min(range.count, 1024), p])
+            if let features {
+                try file.createFloatDataset("features/logmel", shape: [range.count, features.frameCount, features.melCount],
+                                            chunk: [1, features.frameCount, features.melCount])
+            }
+            // Rendering (both cores) overlaps writing: a serial queue owns every HDF5 call
+            // after the datasets exist; at most two batches wait for it.
+            let writer = DispatchQueue(label: "synthmatch.dataset.writer")
+            let slots = DispatchSemaphore(value: 2)
+            let failure = FirstError()
+            var bar = ProgressBar("generate \(spec.synth)", total: range.count)
+            var b0 = range.lowerBound
+            while b0 < range.upperBound, failure.error == nil {
+                let m = Swift.min(batchSize, range.upperBound - b0)
+                var controls = Controls<Float>(zerosFor: layout, batchSize: m)
+                var keys: [UInt64] = []
+                var normalised = [Float](), physical = [Float]()
+                for j in 0..<m {
+                    let (values, key) = example(spec, synth: synth, presets: presets, index: b0 + j)
+                    keys.append(key)
+                    for (q, v) in values.enumerated() {
+                        controls.set(item: j, parameter: q, to: Float(v))
+                        normalised.append(Float(v))
+                        physical.append(Float(synth.parameters[q].physical(v)))
+                    }
+                }
+                let audio = synth.render(controls, RenderRequest(sampleCount: n, noiseKeys: keys))
+                guard audio.samples.allSatisfy(\.isFinite) else {
+                    throw DatasetError.invalid("\(spec.synth) rendered a non-finite sample in examples \(b0)..<\(b0 + m) (a bug: please report)")
+                }
+                let mel = features?.compute(audio)
+                let row = b0 - range.lowerBound
+                slots.wait()
+                nonisolated(unsafe) let file = file
+                let (normalisedRows, physicalRows) = (normalised, physical)
+                writer.async {
+                    defer { slots.signal() }
+                    do {
+                        try audio.samples.withUnsafeBufferPointer { try file.writeRows("audio", start: row, count: m, $0) }
+                        try normalisedRows.withUnsafeBufferPointer { try file.writeRows("params", start: row, count: m, $0) }
+                        try physicalRows.withUnsafeBufferPointer { try file.writeRows("params_physical", start: row, count: m, $0) }
+                        if let mel { try mel.withUnsafeBufferPointer { try file.writeRows("features/logmel", start: row, count: m, $0) } }
+                    } catch { failure.record(error) }
+                }
+                b0 += m
+                if progress { bar.update(b0 - range.lowerBound) }
+            }
+            writer.sync {}
+            if let error = failure.error { throw error }
+            try file.setAttribute("complete", Int64(1))
+            try file.flush()
+        }
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Double(range.count) / seconds
+    }
+
+    static func writeAttributes(_ file: HDF5File, _ spec: DatasetSpec, synth: any Synth, range: Range<Int>) throws {
+        struct Parameter: Encodable { let name, unit: String; let min, max: Double; let scale, rate: String }
+        let parameters = synth.parameters.map { s -> Parameter in
+            let scale: String
+            switch s.scale {
+            case .linear: scale = "linear"
+            case .logarithmic: scale = "log"
+            case .curve(let c): scale = "curve:\(c)"
+            case .symmetricCurve(let c): scale = "symmetric-curve:\(c)"
+            }
+            return Parameter(name: s.name, unit: s.unit, min: s.minimum, max: s.maximum, scale: scale, rate: s.rate.rawValue)
+        }
+        let json = String(decoding: try JSONEncoder().encode(parameters), as: UTF8.self)
+        try file.setAttribute("synth", spec.synth)
+        try file.setAttribute("parameters", json)
+        try file.setAttribute("sample_rate", spec.sampleRate)
+        try file.setAttribute("duration", spec.duration)
+        try file.setAttribute("frame_rate", spec.frameRate)
+        try file.setAttribute("seed", Int64(bitPattern: spec.seed))
+        try file.setAttribute("sampling", spec.sampling.rawValue)
+        try file.setAttribute("note_range", spec.noteRange.map { "\($0.lowerBound)-\($0.upperBound)" } ?? "none")
+        try file.setAttribute("first_index", Int64(range.lowerBound))
+        try file.setAttribute("count_total", Int64(spec.count))
+        try file.setAttribute("synthmatch_version", version)
+        try file.setAttribute("command_line", spec.commandLine)
+    }
+}
+
+/// Log-mel features of a batch: 64 Slaney mels over a centred 1024-point STFT, hop 256,
+/// `log(mel power + 1e-6)`.
+struct LogMel {
+    let stft: ShortTimeFourierTransform<Float>
+    let mel: MelFilterbank<Float>
+    var frameCount: Int { stft.frameCount }
+    var melCount: Int { mel.melCount }
+
+    init?(sampleRate: Double, sampleCount: Int) {
+        guard let stft = ShortTimeFourierTransform<Float>(STFTConfiguration(fftSize: 1024, hopSize: 256, padding: .centerReflect),
+                                                          sampleCount: sampleCount) else { return nil }
+        self.stft = stft
+        mel = MelFilterbank(sampleRate: sampleRate, fftSize: 1024, melCount: 64)
+    }
+
+    /// [batch, frames, mels], row-major.
+    func compute(_ audio: AudioBatch<Float>) -> [Float] {
+        let bins = stft.binCount, frames = stft.frameCount, mels = mel.melCount
+        var out = [Float](repeating: 0, count: audio.batchSize * frames * mels)
+        var spectrum = [Float](repeating: 0, count: stft.spectrumCount)
+        var power = [Float](repeating: 0, count: bins)
+        for b in 0..<audio.batchSize {
+            audio.samples.withUnsafeBufferPointer { x in
+                spectrum.withUnsafeMutableBufferPointer { stft.transform(x.baseAddress! + b * audio.sampleCount, into: $0.baseAddress!) }
+            }
+            for f in 0..<frames {
+                for k in 0..<bins {
+                    let re = spectrum[2 * (f * bins + k)], im = spectrum[2 * (f * bins + k) + 1]
+                    power[k] = re * re + im * im
+                }
+                for m in 0..<mels {
+                    var e: Float = 0
+                    for k in mel.support[m] { e += mel.weights[m * bins + k] * power[k] }
+                    out[(b * frames + f) * mels + m] = log(e + 1e-6)
+                }
+            }
+        }
+        return out
+    }
+}
+
+/// What a dataset file holds (its attributes and shapes), with a clear error for files
+/// that are not complete SynthMatch datasets.
+public struct DatasetInfo {
+    public let path: String
+    public let synth: String
+    public let count: Int
+    public let firstIndex: Int
+    public let countTotal: Int
+    public let sampleCount: Int
+    public let parameterCount: Int
+    public let sampleRate: Double
+    public let duration: Double
+    public let seed: UInt64
+    public let sampling: String
+    public let hasLogMel: Bool
+    public let attributes: [String: String]
+
+    public init(path: String) throws {
+        let file: HDF5File
+        do { file = try HDF5File.open(path) } catch { throw DatasetError.notADataset(path, reason: "\(error)") }
+        do {
+            guard (try? file.intAttribute("complete")) == 1 else { throw DatasetError.notADataset(path, reason: "it is incomplete (an interrupted write?)") }
+            self.path = path
+            synth = try file.stringAttribute("synth")
+            let audio = try file.shape("audio"), params = try file.shape("params")
+            guard audio.count == 2, params.count == 2, audio[0] == params[0] else { throw DatasetError.notADataset(path, reason: "/audio and /params do not match") }
+            count = audio[0]; sampleCount = audio[1]; parameterCount = params[1]
+            firstIndex = Int(try file.intAttribute("first_index"))
+            countTotal = Int(try file.intAttribute("count_total"))
+            sampleRate = try file.doubleAttribute("sample_rate")
+            duration = try file.doubleAttribute("duration")
+            seed = UInt64(bitPattern: try file.intAttribute("seed"))
+            sampling = try file.stringAttribute("sampling")
+            hasLogMel = file.contains("features")
+            var attributes: [String: String] = [:]
+            for key in ["parameters", "note_range", "synthmatch_version", "command_line"] { attributes[key] = try file.stringAttribute(key) }
+            self.attributes = attributes
+        } catch let error as DatasetError {
+            throw error
+        } catch {
+            throw DatasetError.notADataset(path, reason: "\(error)")
+        }
+    }
+
+    public var summary: String {
+        """
+        \(path): SynthMatch dataset (version \(attributes["synthmatch_version"] ?? "?"))
+          synth        \(synth), \(parameterCount) parameters
+          examples     \(count) (indices \(firstIndex)..<\(firstIndex + count) of \(countTotal))
+          audio        [\(count), \(sampleCount)] float32, \(sampleRate) Hz, \(duration) s
+          sampling     \(sampling), seed \(seed), notes \(attributes["note_range"] ?? "?")
+          features     \(hasLogMel ? "/features/logmel" : "none")
+          made by      \(attributes["command_line"] ?? "?")
+        """
+    }
+}
+
+/// The first error a background writer hit (checked by the producer between batches).
+final class FirstError: @unchecked Sendable {
+    private let lock = NSLock()
+    private var stored: Error?
+    var error: Error? { lock.lock(); defer { lock.unlock() }; return stored }
+    func record(_ e: Error) { lock.lock(); if stored == nil { stored = e }; lock.unlock() }
+}

@@ -1,0 +1,125 @@
+import Datasets
+import DSP
+import Foundation
+import Synths
+import XCTest
+
+final class SyntheticDatasetTests: XCTestCase {
+    var folder: URL!
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("synthmatch-ds-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws {
+        try? FileManager.default.removeItem(at: folder)
+        Parallelism.threadCount = 0
+    }
+
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    func spec(_ synth: String = "subtractive", count: Int = 40) -> DatasetSpec {
+        var s = DatasetSpec(synth: synth, count: count, seed: 7)
+        s.duration = 0.25
+        return s
+    }
+
+    func testShardsAndThreadCountsHoldTheSameExamplesBitForBit() throws {
+        let s = spec()
+        Parallelism.threadCount = 2
+        try DatasetGenerator.generate(s, to: path("all.h5"), progress: false)
+        Parallelism.threadCount = 1
+        try DatasetGenerator.generate(s, range: 0..<13, to: path("a.h5"), progress: false)
+        try DatasetGenerator.generate(s, range: 13..<40, to: path("b.h5"), progress: false)
+        let all = try HDF5File.open(path("all.h5")), a = try HDF5File.open(path("a.h5")), b = try HDF5File.open(path("b.h5"))
+        for name in ["audio", "params", "params_physical"] {
+            XCTAssertEqual(try all.readRows(name, start: 0, count: 13), try a.readRows(name, start: 0, count: 13), name)
+            XCTAssertEqual(try all.readRows(name, start: 13, count: 27), try b.readRows(name, start: 0, count: 27), name)
+        }
+        XCTAssertEqual(try b.intAttribute("first_index"), 13)
+        XCTAssertEqual(try b.intAttribute("count_total"), 40)
+    }
+
+    func testAudioReRendersFromParamsSeedAndIndex() throws {
+        for synth in ["subtractive", "fm", "modal-noise"] {
+            var s = spec(synth, count: 6)
+            s.logmel = synth == "fm"
+            try DatasetGenerator.generate(s, range: 2..<6, to: path("\(synth).h5"), progress: false)
+            let info = try DatasetInfo(path: path("\(synth).h5"))
+            XCTAssertEqual(info.count, 4)
+            XCTAssertEqual(info.firstIndex, 2)
+            XCTAssertEqual(info.hasLogMel, synth == "fm")
+            let file = try HDF5File.open(path("\(synth).h5"))
+            let module = try SynthRegistry.make(synth)
+            let layout = module.layout(frameCount: s.frameCount)
+            for row in 0..<4 {
+                let params = try file.readRows("params", start: row, count: 1)
+                XCTAssertTrue(params.allSatisfy { (0...1).contains($0) })
+                var c = Controls<Float>(zerosFor: layout, batchSize: 1)
+                for (p, v) in params.enumerated() { c.set(item: 0, parameter: p, to: v) }
+                let key = DatasetGenerator.noiseKey(seed: s.seed, index: info.firstIndex + row)
+                let audio = module.render(c, RenderRequest(sampleCount: s.sampleCount, noiseKeys: [key])).samples
+                XCTAssertEqual(audio, try file.readRows("audio", start: row, count: 1), "\(synth) row \(row)")
+            }
+        }
+    }
+
+    func testPresetJitterStaysNearAPreset() throws {
+        var s = spec("fm-alg5", count: 8)
+        s.sampling = .presetJitter
+        s.noteRange = nil
+        try DatasetGenerator.generate(s, to: path("pj.h5"), progress: false)
+        let physical = try HDF5File.open(path("pj.h5")).readRows("params_physical", start: 0, count: 8)
+        let synth = try SynthRegistry.make("fm-alg5")
+        let p = synth.parameters.count
+        let ratio2 = synth.parameters.firstIndex { $0.name == "op2_ratio" }!
+        // fm-alg5 presets are epiano (op2 ratio 14) and bell (3.5): jitter of 0.05 in log-ratio space.
+        for i in 0..<8 {
+            let r = Double(physical[i * p + ratio2])
+            XCTAssertTrue(abs(log(r / 14)) < 0.5 || abs(log(r / 3.5)) < 0.5, "op2 ratio \(r)")
+        }
+    }
+
+    func testClearErrors() throws {
+        XCTAssertThrowsError(try DatasetGenerator.generate(spec("kazoo"), to: path("x.h5"), progress: false)) { XCTAssertTrue("\($0)".contains("unknown synth")) }
+        var s = spec(); s.count = 0
+        XCTAssertThrowsError(try DatasetGenerator.generate(s, to: path("x.h5"), progress: false)) { XCTAssertTrue("\($0)".contains("--count")) }
+        var pj = spec("modal"); pj.sampling = .presetJitter
+        XCTAssertNoThrow(try DatasetGenerator.generate(pj, range: 0..<2, to: path("m.h5"), progress: false))
+        var none = spec("adsr"); none.sampling = .presetJitter
+        XCTAssertThrowsError(try DatasetGenerator.generate(none, to: path("x.h5"), progress: false)) { XCTAssertTrue("\($0)".contains("no presets")) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("x.h5")), "a failed run leaves no file")
+        try Data("text".utf8).write(to: folder.appendingPathComponent("t.h5"))
+        XCTAssertThrowsError(try DatasetInfo(path: path("t.h5"))) { XCTAssertTrue("\($0)".contains("not a SynthMatch dataset")) }
+        // An HDF5 file without the completion mark (what an interrupted writer would leave).
+        let partial = try HDF5File.create(path("p.h5"))
+        try partial.setAttribute("synth", "fm")
+        try partial.flush()
+        XCTAssertThrowsError(try DatasetInfo(path: path("p.h5"))) { XCTAssertTrue("\($0)".contains("incomplete")) }
+    }
+
+    /// When h5py is installed: shapes and attributes read without SynthMatch.
+    func testReadableByH5py() throws {
+        var s = spec(count: 5)
+        s.logmel = true
+        try DatasetGenerator.generate(s, to: path("py.h5"), progress: false)
+        let script = """
+            import h5py, json, sys
+            f = h5py.File(sys.argv[1], 'r')
+            p = json.loads(f.attrs['parameters'])
+            print(f['audio'].shape, f['params'].shape, f['params_physical'].shape, f['features/logmel'].shape,
+                  f.attrs['synth'], int(f.attrs['seed']), float(f.attrs['sample_rate']), len(p), p[0]['name'], p[0]['scale'])
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", script, path("py.h5")]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = Pipe()
+        try process.run()
+        process.waitUntilExit()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        try XCTSkipIf(process.terminationStatus != 0 && !output.contains("("), "h5py is not installed")
+        XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines),
+                       "(5, 4000) (5, 17) (5, 17) (5, 16, 64) subtractive 7 16000.0 17 f0 log")
+    }
+}
