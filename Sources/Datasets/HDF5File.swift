@@ -86,6 +86,7 @@ public final class HDF5File {
         H5Tset_cset(type, H5T_CSET_UTF8)
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
+        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
         let attribute = H5Acreate2(id, name, type, space, chdf5_p_default(), chdf5_p_default())
         guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
         defer { H5Aclose(attribute) }
@@ -202,6 +203,7 @@ public final class HDF5File {
     public func setAttribute(_ name: String, _ value: Double) throws {
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
+        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
         let attribute = H5Acreate2(id, name, chdf5_native_double(), space, chdf5_p_default(), chdf5_p_default())
         guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
         defer { H5Aclose(attribute) }
@@ -213,6 +215,7 @@ public final class HDF5File {
     public func setAttribute(_ name: String, _ value: Int64) throws {
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
+        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
         let attribute = H5Acreate2(id, name, chdf5_native_int64(), space, chdf5_p_default(), chdf5_p_default())
         guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
         defer { H5Aclose(attribute) }

@@ -111,10 +111,19 @@ public enum DatasetGenerator {
         PresetLibrary.all.filter { $0.module == synth }
     }
 
-    /// Writes examples `range` of the dataset to `path` (atomically: a temporary file renamed
-    /// when complete). Returns examples per second.
+    /// The file an unfinished run writes (renamed to `path` when complete; `--resume` reopens it).
+    public static func partialPath(_ path: String) -> String {
+        let url = URL(fileURLWithPath: path)
+        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial").path
+    }
+
+    /// Writes examples `range` of the dataset to `path`: into `partialPath(path)`, renamed when
+    /// complete, so an interrupted run leaves nothing that looks like a dataset. With `resume`,
+    /// an existing partial file made by the same spec and range continues after its last
+    /// written batch (`rows_written`, flushed after every batch). Returns examples per second.
     @discardableResult
-    public static func generate(_ spec: DatasetSpec, range: Range<Int>? = nil, to path: String, progress: Bool = true) throws -> Double {
+    public static func generate(_ spec: DatasetSpec, range: Range<Int>? = nil, to path: String, resume: Bool = false,
+                                progress: Bool = true) throws -> Double {
         try spec.validate()
         let synth = try SynthRegistry.make(spec.synth, sampleRate: spec.sampleRate)
         let presets = presets(for: spec.synth)
@@ -125,15 +134,29 @@ public enum DatasetGenerator {
         let layout = synth.layout(frameCount: spec.frameCount)
         let features = spec.logmel ? LogMel(sampleRate: spec.sampleRate, sampleCount: n) : nil
         let start = DispatchTime.now().uptimeNanoseconds
-        try AtomicFile.write(to: path) { temporary in
-            let file = try HDF5File.create(temporary)
-            try writeAttributes(file, spec, synth: synth, range: range)
-            try file.createFloatDataset("audio", shape: [range.count, n], chunk: [1, n], deflate: spec.deflate)
-            try file.createFloatDataset("params", shape: [range.count, p], chunk: [Swift.min(range.count, 1024), p])
-            try file.createFloatDataset("params_physical", shape: [range.count, p], chunk: [Swift.min(range.count, 1024), p])
-            if let features {
-                try file.createFloatDataset("features/logmel", shape: [range.count, features.frameCount, features.melCount],
-                                            chunk: [1, features.frameCount, features.melCount])
+        let partial = partialPath(path)
+        var done = 0
+        do {
+            let file: HDF5File
+            if resume, let existing = try? HDF5File.open(partial, writable: true),
+               (try? existing.stringAttribute("command_key")) == commandKey(spec, range) {
+                file = existing
+                done = Int((try? file.intAttribute("rows_written")) ?? 0)
+            } else {
+                guard FileManager.default.isWritableFile(atPath: URL(fileURLWithPath: partial).deletingLastPathComponent().path) else {
+                    throw DatasetError.invalid("cannot write to the folder of \(path) (permissions?)")
+                }
+                file = try HDF5File.create(partial)
+                try writeAttributes(file, spec, synth: synth, range: range)
+                try file.setAttribute("command_key", commandKey(spec, range))
+                try file.setAttribute("rows_written", Int64(0))
+                try file.createFloatDataset("audio", shape: [range.count, n], chunk: [1, n], deflate: spec.deflate)
+                try file.createFloatDataset("params", shape: [range.count, p], chunk: [Swift.min(range.count, 1024), p])
+                try file.createFloatDataset("params_physical", shape: [range.count, p], chunk: [Swift.min(range.count, 1024), p])
+                if let features {
+                    try file.createFloatDataset("features/logmel", shape: [range.count, features.frameCount, features.melCount],
+                                                chunk: [1, features.frameCount, features.melCount])
+                }
             }
             // Rendering (both cores) overlaps writing: a serial queue owns every HDF5 call
             // after the datasets exist; at most two batches wait for it.
@@ -141,7 +164,7 @@ public enum DatasetGenerator {
             let slots = DispatchSemaphore(value: 2)
             let failure = FirstError()
             var bar = ProgressBar("generate \(spec.synth)", total: range.count)
-            var b0 = range.lowerBound
+            var b0 = range.lowerBound + done
             while b0 < range.upperBound, failure.error == nil {
                 let m = Swift.min(batchSize, range.upperBound - b0)
                 var controls = Controls<Float>(zerosFor: layout, batchSize: m)
@@ -172,6 +195,8 @@ public enum DatasetGenerator {
                         try normalisedRows.withUnsafeBufferPointer { try file.writeRows("params", start: row, count: m, $0) }
                         try physicalRows.withUnsafeBufferPointer { try file.writeRows("params_physical", start: row, count: m, $0) }
                         if let mel { try mel.withUnsafeBufferPointer { try file.writeRows("features/logmel", start: row, count: m, $0) } }
+                        try file.setAttribute("rows_written", Int64(row + m))
+                        try file.flush()
                     } catch { failure.record(error) }
                 }
                 b0 += m
@@ -181,9 +206,21 @@ public enum DatasetGenerator {
             if let error = failure.error { throw error }
             try file.setAttribute("complete", Int64(1))
             try file.flush()
+        } catch let error as DatasetError {
+            throw error
+        } catch {
+            // Disk full, permissions, ...: say so, and keep the partial file for --resume.
+            throw DatasetError.invalid("writing \(path) failed: \(error) (the partial file \(partial) is kept for --resume)")
         }
+        guard rename(partial, path) == 0 else { throw DatasetError.invalid("could not rename \(partial) to \(path): \(String(cString: strerror(errno)))") }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
-        return Double(range.count) / seconds
+        return Double(range.count - done) / seconds
+    }
+
+    /// What a partial file must match to be resumed.
+    static func commandKey(_ spec: DatasetSpec, _ range: Range<Int>) -> String {
+        "\(spec.synth)|\(spec.count)|\(spec.seed)|\(spec.sampleRate)|\(spec.duration)|\(spec.noteRange.map { "\($0)" } ?? "none")|"
+            + "\(spec.sampling.rawValue)|\(spec.frameRate)|\(spec.logmel)|\(spec.deflate ?? -1)|\(range)|\(version)"
     }
 
     static func writeAttributes(_ file: HDF5File, _ spec: DatasetSpec, synth: any Synth, range: Range<Int>) throws {
@@ -198,7 +235,9 @@ public enum DatasetGenerator {
             }
             return Parameter(name: s.name, unit: s.unit, min: s.minimum, max: s.maximum, scale: scale, rate: s.rate.rawValue)
         }
-        let json = String(decoding: try JSONEncoder().encode(parameters), as: UTF8.self)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys   // byte-identical across runs (shards compare it)
+        let json = String(decoding: try encoder.encode(parameters), as: UTF8.self)
         try file.setAttribute("synth", spec.synth)
         try file.setAttribute("parameters", json)
         try file.setAttribute("sample_rate", spec.sampleRate)

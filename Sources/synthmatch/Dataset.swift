@@ -8,7 +8,7 @@ import Synths
 struct Dataset: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Generate and inspect synthetic datasets (HDF5, readable by h5py).",
-        subcommands: [Generate.self, Info.self])
+        subcommands: [Generate.self, Info.self, Merge.self])
 
     struct Generate: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -31,6 +31,7 @@ struct Dataset: ParsableCommand {
         @Option(help: "Compress /audio with shuffle + deflate at this level (0-9).") var deflate: Int?
         @Option(help: "Worker threads (0: all cores).") var threads: Int = 0
         @Flag(help: "No progress bar.") var quiet = false
+        @Flag(help: "Continue an interrupted run of the same command (its .partial file) instead of starting over.") var resume = false
 
         func run() throws {
             var spec = DatasetSpec(synth: synth, count: count, seed: seed)
@@ -60,8 +61,21 @@ struct Dataset: ParsableCommand {
                 range = (parts[0] * count / parts[1])..<((parts[0] + 1) * count / parts[1])
             }
             Parallelism.threadCount = threads
-            let rate = try DatasetGenerator.generate(spec, range: range, to: out, progress: !quiet)
+            let rate = try DatasetGenerator.generate(spec, range: range, to: out, resume: resume, progress: !quiet)
             print(String(format: "wrote %@: examples %d..<%d of %d, %.0f examples/s", out, range.lowerBound, range.upperBound, count, rate))
+        }
+    }
+
+    struct Merge: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Join shards of one dataset (same synth, seed and settings) into one file, in index order.")
+        @Argument(help: "Output HDF5 file.") var out: String
+        @Argument(help: "Shard files.") var shards: [String]
+
+        func run() throws {
+            guard !shards.isEmpty else { throw ValidationError("give at least one shard") }
+            let info = try DatasetMerger.merge(shards, into: out)
+            print(info.summary)
         }
     }
 

@@ -123,3 +123,76 @@ final class SyntheticDatasetTests: XCTestCase {
                        "(5, 4000) (5, 17) (5, 17) (5, 16, 64) subtractive 7 16000.0 17 f0 log")
     }
 }
+
+final class DatasetFilesTests: XCTestCase {
+    var folder: URL!
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("synthmatch-dsf-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+    func path(_ name: String) -> String { folder.appendingPathComponent(name).path }
+
+    func spec(count: Int = 50) -> DatasetSpec {
+        var s = DatasetSpec(synth: "fm", count: count, seed: 3)
+        s.duration = 0.1
+        return s
+    }
+
+    func testShardsMergeIntoTheSingleRunDataset() throws {
+        let s = spec()
+        try DatasetGenerator.generate(s, to: path("all.h5"), progress: false)
+        for (i, r) in [0..<17, 17..<34, 34..<50].enumerated() { try DatasetGenerator.generate(s, range: r, to: path("s\(i).h5"), progress: false) }
+        let merged = try DatasetMerger.merge([path("s2.h5"), path("s0.h5"), path("s1.h5")], into: path("merged.h5"))
+        XCTAssertEqual(merged.count, 50)
+        let a = try HDF5File.open(path("all.h5")), b = try HDF5File.open(path("merged.h5"))
+        for name in ["audio", "params", "params_physical"] { XCTAssertEqual(try a.readRows(name, start: 0, count: 50), try b.readRows(name, start: 0, count: 50)) }
+        XCTAssertThrowsError(try DatasetMerger.merge([path("s0.h5"), path("s2.h5")], into: path("gap.h5"))) { XCTAssertTrue("\($0)".contains("do not join")) }
+        var other = spec(); other.seed = 4
+        try DatasetGenerator.generate(other, range: 17..<34, to: path("o1.h5"), progress: false)
+        XCTAssertThrowsError(try DatasetMerger.merge([path("s0.h5"), path("o1.h5")], into: path("mix.h5"))) { XCTAssertTrue("\($0)".contains("same command")) }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: path("gap.h5")))
+    }
+
+    func testResumeContinuesAnInterruptedRun() throws {
+        let s = spec()
+        try DatasetGenerator.generate(s, to: path("ref.h5"), progress: false)
+        // An interrupted run: the partial file with two batches (64 rows) written... here 32.
+        let partial = DatasetGenerator.partialPath(path("out.h5"))
+        try FileManager.default.copyItem(atPath: path("ref.h5"), toPath: partial)
+        do {
+            let f = try HDF5File.open(partial, writable: true)
+            try f.setAttribute("complete", Int64(0))
+            try f.setAttribute("rows_written", Int64(32))
+            let zeros = [Float](repeating: 0, count: 18 * s.sampleCount)
+            try zeros.withUnsafeBufferPointer { try f.writeRows("audio", start: 32, count: 18, $0) }
+        }
+        XCTAssertThrowsError(try DatasetInfo(path: partial)) { XCTAssertTrue("\($0)".contains("incomplete")) }
+        try DatasetGenerator.generate(s, to: path("out.h5"), resume: true, progress: false)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: partial))
+        let a = try HDF5File.open(path("ref.h5")), b = try HDF5File.open(path("out.h5"))
+        XCTAssertEqual(try a.readRows("audio", start: 0, count: 50), try b.readRows("audio", start: 0, count: 50))
+        XCTAssertEqual(try DatasetInfo(path: path("out.h5")).count, 50)
+    }
+
+    func testReaderSplitsAndShufflesDeterministically() throws {
+        try DatasetGenerator.generate(spec(count: 60), to: path("r.h5"), progress: false)
+        let reader = try DatasetReader(path: path("r.h5"))
+        let train = reader.rows(.train), validation = reader.rows(.validation), test = reader.rows(.test)
+        XCTAssertEqual(Set(train).union(validation).union(test), Set(0..<60))
+        XCTAssertTrue(Set(train).isDisjoint(with: validation) && Set(train).isDisjoint(with: test))
+        XCTAssertGreaterThan(train.count, 35)
+        let e0 = reader.batches(.train, batchSize: 8, epoch: 0), e1 = reader.batches(.train, batchSize: 8, epoch: 1)
+        XCTAssertEqual(e0, reader.batches(.train, batchSize: 8, epoch: 0))
+        XCTAssertNotEqual(e0, e1)
+        XCTAssertEqual(e0.flatMap { $0 }.sorted(), train)
+        let (params, audio) = try reader.read(e0[0])
+        XCTAssertEqual(params.count, 8 * reader.info.parameterCount)
+        XCTAssertEqual(audio.count, 8 * reader.info.sampleCount)
+        XCTAssertEqual(Array(audio[0..<reader.info.sampleCount]), try reader.example(e0[0][0]).audio)
+        // Splits follow the global index: a shard's rows get the same splits.
+        try DatasetGenerator.generate(spec(count: 60), range: 20..<60, to: path("tail.h5"), progress: false)
+        let tail = try DatasetReader(path: path("tail.h5"))
+        XCTAssertEqual(tail.rows(.test).map { $0 + 20 }, test.filter { $0 >= 20 })
+    }
+}
