@@ -301,6 +301,31 @@ enum FloatKernel {
             var sv = s1v, cv = c1v
             var sum0 = V(repeating: 0), sum1 = V(repeating: 0)
             var k = 0
+            // Groups of 8 unmasked harmonics: inside a group sin(k phi) follows the three-term
+            // recurrence s_{k+1} = 2 cos(phi) s_k - s_{k-1} (one multiply-subtract instead of a
+            // complex rotation); the group's anchor (sin, cos of k phi) advances exactly by
+            // e^{i 8 phi}, so rounding errors cannot grow beyond a group (~8 ulp).
+            if full >= 8 {
+                let c2 = c1v * c1v - s1v * s1v, s2 = 2 * s1v * c1v
+                let c4 = c2 * c2 - s2 * s2, s4 = 2 * s2 * c2
+                let c8 = c4 * c4 - s4 * s4, s8 = 2 * s4 * c4
+                let twoC = 2 * c1v
+                while k + 8 <= full {
+                    var previous = sv * c1v - cv * s1v   // sin(k phi) for harmonic k + 1 = sv
+                    var current = sv
+                    for j in 0..<8 {
+                        sum0 += a0[k + j] * current
+                        sum1 += a1[k + j] * current
+                        let next = twoC * current - previous
+                        previous = current
+                        current = next
+                    }
+                    let sn = sv * c8 + cv * s8
+                    cv = cv * c8 - sv * s8
+                    sv = sn
+                    k += 8
+                }
+            }
             while k < full {   // every lane below Nyquist: no mask
                 sum0 += a0[k] * sv
                 sum1 += a1[k] * sv
