@@ -64,6 +64,20 @@ struct AdditiveKernel<T: SynthScalar> {
         return dFrequency
     }
 
+    /// A constant-frequency tone's per-block rotation table: cos and sin of `l w`, l < block length.
+    struct SteadyTone {
+        let cosines: [T], sines: [T]
+        let limit: T
+
+        init?(_ frequency: [T], sampleRate: Double, nyquist: T, harmonics h: Int) {
+            guard let f = frequency.first, frequency.allSatisfy({ $0 == f }) else { return nil }
+            let w = 2 * Double.pi * Double(f) / sampleRate
+            cosines = (0..<harmonicBlockLength).map { T(Double.cos(Double($0) * w)) }
+            sines = (0..<harmonicBlockLength).map { T(Double.sin(Double($0) * w)) }
+            limit = AdditiveKernel.harmonicLimit(f, nyquist, h)
+        }
+    }
+
     /// Per-block scratch: the fundamental's sin/cos, the running sin/cos of harmonic k,
     /// each sample's harmonic limit, and accumulators.
     struct Block {
@@ -80,7 +94,19 @@ struct AdditiveKernel<T: SynthScalar> {
 
         /// Loads sin/cos of the phase and the harmonic limits of `count` samples from `start`.
         /// Returns the largest and smallest limit.
-        func load(start: Int, count: Int, phase: [T], frequency: [T], nyquist: T, harmonics h: Int) -> (top: Int, bottom: T) {
+        func load(start: Int, count: Int, phase: [T], frequency: [T], nyquist: T, harmonics h: Int,
+                  steady: SteadyTone? = nil) -> (top: Int, bottom: T) {
+            if let steady {
+                // Constant frequency: e^{i phi[start + l]} = e^{i phi[start]} e^{i l w}, one complex
+                // multiply per sample from a table instead of two polynomial sines.
+                let p0 = Double(phase[start]), s0 = T(Double.sin(p0)), c0 = T(Double.cos(p0))
+                let ct = steady.cosines, st = steady.sines
+                for l in 0..<count {
+                    s1[l] = s0 * ct[l] + c0 * st[l]; c1[l] = c0 * ct[l] - s0 * st[l]
+                    s[l] = s1[l]; c[l] = c1[l]; limit[l] = steady.limit
+                }
+                return (Int(steady.limit), steady.limit)
+            }
             var top: T = 0, bottom = T(h)
             let cycles = T(1 / (2 * Double.pi))
             for l in 0..<count {
@@ -117,8 +143,9 @@ struct AdditiveKernel<T: SynthScalar> {
         defer { block.deallocate() }
         let w0 = upsampler.leftWeight, w1 = upsampler.rightWeight
         let s1 = block.s1, c1 = block.c1, s = block.s, c = block.c, limit = block.limit
+        let steady = SteadyTone(frequency, sampleRate: sampleRate, nyquist: nyquist, harmonics: h)
         forEachBlock { start, count, left, right in
-            let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h)
+            let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h, steady: steady)
             let a0 = amps + left * h, a1 = amps + right * h
             if T.self == Float.self {
                 FloatKernel.synthesise(block: Float.rebind(UnsafePointer(s1)), Float.rebind(UnsafePointer(c1)), Float.rebind(UnsafePointer(limit)), count: count,
@@ -178,8 +205,9 @@ struct AdditiveKernel<T: SynthScalar> {
         defer { block.deallocate(); acc0.deallocate(); acc1.deallocate(); g0.deallocate(); g1.deallocate(); lanes.deallocate() }
         let w0 = upsampler.leftWeight, w1 = upsampler.rightWeight
         let s1 = block.s1, c1 = block.c1, s = block.s, c = block.c, limit = block.limit
+        let steady = SteadyTone(frequency, sampleRate: sampleRate, nyquist: nyquist, harmonics: h)
         forEachBlock { start, count, left, right in
-            let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h)
+            let (top, bottom) = block.load(start: start, count: count, phase: phase, frequency: frequency, nyquist: nyquist, harmonics: h, steady: steady)
             for l in 0..<count { g0[l] = dy[start + l] * w0[start + l]; g1[l] = dy[start + l] * w1[start + l] }
             let phi0 = block.a, phi1 = block.b
             for l in 0..<count { phi0[l] = 0; phi1[l] = 0 }
