@@ -80,11 +80,19 @@ public struct FrameUpsampler<T: SynthScalar>: Sendable {
     @inlinable
     public func upsample(_ frames: UnsafePointer<T>, frameStride: Int = 1, into output: UnsafeMutablePointer<T>) {
         let last = frameCount - 1
-        for n in 0..<sampleCount {
-            let j = Int(leftFrame[n])
-            let k = min(j + 1, last)
-            output[n] = leftWeight[n] * frames[j * frameStride] + rightWeight[n] * frames[k * frameStride]
-        }
+        leftFrame.withUnsafeBufferPointer { lf in leftWeight.withUnsafeBufferPointer { w0 in rightWeight.withUnsafeBufferPointer { w1 in
+            // Runs of samples share their two frames (the left frame only grows): one
+            // element-wise, vectorisable loop per run instead of a gather per sample.
+            var n = 0
+            while n < sampleCount {
+                let j = Int(lf[n])
+                var end = n + 1
+                while end < sampleCount, Int(lf[end]) == j { end += 1 }
+                let a = frames[j * frameStride], b = frames[min(j + 1, last) * frameStride]
+                for i in n..<end { output[i] = w0[i] * a + w1[i] * b }
+                n = end
+            }
+        } } }
     }
 
     /// The adjoint: accumulates `dFrames += A^T dOutput`.

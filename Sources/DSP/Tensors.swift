@@ -12,6 +12,10 @@ public struct AudioBatch<T: SynthScalar>: Sendable, Equatable {
         self.samples = samples
     }
 
+    /// (Specialised: an unspecialised `[T](repeating:count:)` copies element by element
+    /// through value witnesses, which showed up as 4% of dataset generation.)
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init(zeros batchSize: Int, sampleCount: Int) {
         self.init(batchSize: batchSize, sampleCount: sampleCount,
                   samples: [T](repeating: 0, count: batchSize * sampleCount))
@@ -88,6 +92,8 @@ public struct Controls<T: SynthScalar>: Sendable, Equatable {
         self.init(layout: layout, batchSize: batchSize, values: Array([[T]](repeating: item, count: batchSize).joined()))
     }
 
+    @_specialize(where T == Float)
+    @_specialize(where T == Double)
     public init(zerosFor layout: ControlLayout, batchSize: Int) {
         self.init(layout: layout, batchSize: batchSize, values: [T](repeating: 0, count: layout.stride * batchSize))
     }
