@@ -200,44 +200,33 @@ public final class HDF5File {
     }
 
     /// A scalar float64 attribute on the root group.
-    public func setAttribute(_ name: String, _ value: Double) throws {
-        let space = H5Screate(H5S_SCALAR)
-        defer { H5Sclose(space) }
-        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
-        let attribute = H5Acreate2(id, name, chdf5_native_double(), space, chdf5_p_default(), chdf5_p_default())
-        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
-        defer { H5Aclose(attribute) }
-        var v = value
-        guard H5Awrite(attribute, chdf5_native_double(), &v) >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
-    }
+    public func setAttribute(_ name: String, _ value: Double) throws { try writeScalar(name, value, type: chdf5_native_double()) }
 
     /// A scalar int64 attribute on the root group.
-    public func setAttribute(_ name: String, _ value: Int64) throws {
+    public func setAttribute(_ name: String, _ value: Int64) throws { try writeScalar(name, value, type: chdf5_native_int64()) }
+
+    public func doubleAttribute(_ name: String) throws -> Double { try readScalar(name, 0.0, type: chdf5_native_double()) }
+
+    public func intAttribute(_ name: String) throws -> Int64 { try readScalar(name, Int64(0), type: chdf5_native_int64()) }
+
+    /// One numeric scalar attribute (replacing any of the same name).
+    private func writeScalar<V>(_ name: String, _ value: V, type: hid_t) throws {
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
         if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
-        let attribute = H5Acreate2(id, name, chdf5_native_int64(), space, chdf5_p_default(), chdf5_p_default())
+        let attribute = H5Acreate2(id, name, type, space, chdf5_p_default(), chdf5_p_default())
         guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
         defer { H5Aclose(attribute) }
         var v = value
-        guard H5Awrite(attribute, chdf5_native_int64(), &v) >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
+        guard H5Awrite(attribute, type, &v) >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
     }
 
-    public func doubleAttribute(_ name: String) throws -> Double {
+    private func readScalar<V>(_ name: String, _ initial: V, type: hid_t) throws -> V {
         let attribute = H5Aopen(id, name, chdf5_p_default())
         guard attribute >= 0 else { throw HDF5Error(path: path, operation: "open attribute \(name)") }
         defer { H5Aclose(attribute) }
-        var v = 0.0
-        guard H5Aread(attribute, chdf5_native_double(), &v) >= 0 else { throw HDF5Error(path: path, operation: "read attribute \(name)") }
-        return v
-    }
-
-    public func intAttribute(_ name: String) throws -> Int64 {
-        let attribute = H5Aopen(id, name, chdf5_p_default())
-        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "open attribute \(name)") }
-        defer { H5Aclose(attribute) }
-        var v: Int64 = 0
-        guard H5Aread(attribute, chdf5_native_int64(), &v) >= 0 else { throw HDF5Error(path: path, operation: "read attribute \(name)") }
+        var v = initial
+        guard H5Aread(attribute, type, &v) >= 0 else { throw HDF5Error(path: path, operation: "read attribute \(name)") }
         return v
     }
 }
