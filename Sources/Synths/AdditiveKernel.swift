@@ -46,10 +46,14 @@ struct AdditiveKernel<T: SynthScalar> {
     /// Phase of a constant frequency: `phi[n] = (n + 1) 2 pi f / sr`, wrapped, exact in float64.
     static func phases(constant f: Double, count: Int, sampleRate: Double) -> [T] {
         let cycles = f / sampleRate
-        return (0..<count).map { n in
-            let x = Double(n + 1) * cycles
-            return T(2 * Double.pi * (x - roundedToNearest(x)))
+        var phase = [T](repeating: 0, count: count)
+        phase.withUnsafeMutableBufferPointer { p in
+            for n in 0..<count {   // element-wise: vectorises (a `map` appending does not)
+                let x = Double(n + 1) * cycles
+                p[n] = T(2 * Double.pi * (x - roundedToNearest(x)))
+            }
         }
+        return phase
     }
 
     /// dL/df[m] = 2 pi / sr * sum_{n >= m} dL/dphi[n]  (reverse cumsum, float64).
