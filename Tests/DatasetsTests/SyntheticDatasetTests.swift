@@ -97,7 +97,8 @@ final class SyntheticDatasetTests: XCTestCase {
         XCTAssertThrowsError(try DatasetInfo(path: path("p.h5"))) { XCTAssertTrue("\($0)".contains("incomplete")) }
     }
 
-    /// When h5py is installed: shapes and attributes read without SynthMatch.
+    /// When h5py is installed: shapes and attributes read without SynthMatch, and audio
+    /// re-rendered from the parameters h5py reads matches the audio h5py reads.
     func testReadableByH5py() throws {
         var s = spec(count: 5)
         s.logmel = true
@@ -108,6 +109,8 @@ final class SyntheticDatasetTests: XCTestCase {
             p = json.loads(f.attrs['parameters'])
             print(f['audio'].shape, f['params'].shape, f['params_physical'].shape, f['features/logmel'].shape,
                   f.attrs['synth'], int(f.attrs['seed']), float(f.attrs['sample_rate']), len(p), p[0]['name'], p[0]['scale'])
+            print(json.dumps({'first_index': int(f.attrs['first_index']), 'params': [float(x) for x in f['params'][3]],
+                              'audio': [float(x) for x in f['audio'][3]]}))
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
@@ -116,11 +119,20 @@ final class SyntheticDatasetTests: XCTestCase {
         process.standardOutput = pipe
         process.standardError = Pipe()
         try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let output = String(decoding: data, as: UTF8.self)
         try XCTSkipIf(process.terminationStatus != 0 && !output.contains("("), "h5py is not installed")
-        XCTAssertEqual(output.trimmingCharacters(in: .whitespacesAndNewlines),
-                       "(5, 4000) (5, 17) (5, 17) (5, 16, 64) subtractive 7 16000.0 17 f0 log")
+        let lines = output.split(separator: "\n")
+        XCTAssertEqual(String(lines[0]), "(5, 4000) (5, 17) (5, 17) (5, 16, 64) subtractive 7 16000.0 17 f0 log")
+        struct Row: Decodable { let first_index: Int; let params: [Double]; let audio: [Double] }
+        let row = try JSONDecoder().decode(Row.self, from: Data(lines[1].utf8))
+        let synth = try SynthRegistry.make("subtractive")
+        var c = Controls<Float>(zerosFor: synth.layout(frameCount: s.frameCount), batchSize: 1)
+        for (p, v) in row.params.enumerated() { c.set(item: 0, parameter: p, to: Float(v)) }
+        let key = DatasetGenerator.noiseKey(seed: s.seed, index: row.first_index + 3)
+        let audio = synth.render(c, RenderRequest(sampleCount: s.sampleCount, noiseKeys: [key])).samples
+        XCTAssertEqual(audio, row.audio.map { Float($0) })
     }
 }
 
