@@ -14,19 +14,25 @@ public enum Parallelism {
 
     public static var activeProcessorCount: Int { ProcessInfoShim.activeProcessorCount }
 
-    /// Runs `body(i)` for `i` in 0..<count over at most `threadCount` workers, each
-    /// worker taking a contiguous block of indices.
+    /// Runs `body(i)` for `i` in 0..<count over at most `threadCount` workers. Workers take
+    /// the next index from a shared counter, so items of unequal cost (a low note renders 8x
+    /// the harmonics of a high one) do not leave a core idle; which worker runs an item never
+    /// changes its result.
     public static func forEach(_ count: Int, _ body: (Int) -> Void) {
         let workers = min(threadCount, count)
         if workers <= 1 {
             for i in 0..<count { body(i) }
             return
         }
+        let next = Atomic<Int>(0)
         withoutActuallyEscaping(body) { body in
             nonisolated(unsafe) let run = body
-            DispatchQueue.concurrentPerform(iterations: workers) { w in
-                let lo = w * count / workers, hi = (w + 1) * count / workers
-                for i in lo..<hi { run(i) }
+            DispatchQueue.concurrentPerform(iterations: workers) { _ in
+                while true {
+                    let i = next.wrappingAdd(1, ordering: .relaxed).oldValue
+                    guard i < count else { return }
+                    run(i)
+                }
             }
         }
     }
