@@ -122,3 +122,33 @@ public struct Controls<T: SynthScalar>: Sendable, Equatable {
         Controls<U>(layout: layout, batchSize: batchSize, values: values.map { U($0) })
     }
 }
+
+extension Controls {
+    /// Cuts each item's control vector into consecutive pieces, one per parameter list (a
+    /// composite module's parts, in order).
+    public func split(_ parts: [[ParameterSpec]]) -> [Controls<T>] {
+        var offset = 0
+        return parts.map { specs in
+            let sub = ControlLayout(parameters: specs, frameCount: layout.frameCount)
+            var values = [T]()
+            values.reserveCapacity(sub.stride * batchSize)
+            for b in 0..<batchSize {
+                let base = b * layout.stride + offset
+                values.append(contentsOf: self.values[base..<(base + sub.stride)])
+            }
+            offset += sub.stride
+            return Controls(layout: sub, batchSize: batchSize, values: values)
+        }
+    }
+
+    /// The inverse of `split`: pieces laid side by side per item, under `layout`.
+    public init(concatenating pieces: [Controls<T>], layout: ControlLayout) {
+        let batch = pieces.first?.batchSize ?? 0
+        var values = [T]()
+        values.reserveCapacity(layout.stride * batch)
+        for b in 0..<batch {
+            for piece in pieces { values.append(contentsOf: piece.values[(b * piece.layout.stride)..<((b + 1) * piece.layout.stride)]) }
+        }
+        self.init(layout: layout, batchSize: batch, values: values)
+    }
+}

@@ -41,40 +41,63 @@ public final class HDF5File {
     /// compresses with shuffle + gzip.
     public func writeFloats(_ name: String, _ values: [Float], shape: [Int], chunkRows: Int? = nil, deflate: Int? = nil) throws {
         precondition(shape.reduce(1, *) == values.count, "HDF5 \(name): \(values.count) values for shape \(shape)")
+        let chunk = chunkRows.flatMap { rows in shape.isEmpty || values.isEmpty ? nil : [rows] + shape.dropFirst() }
+        let dataset = try makeFloatDataset(name, shape: shape, chunk: chunk, deflate: deflate)
+        defer { H5Dclose(dataset) }
+        let status = values.withUnsafeBufferPointer { H5Dwrite(dataset, chdf5_native_float(), hid_t(0), hid_t(0), chdf5_p_default(), $0.baseAddress) }
+        guard status >= 0 else { throw HDF5Error(path: path, operation: "write \(name)") }
+    }
+
+    /// Creates a float32 dataset (contiguous, or chunked with each chunk dimension clamped to
+    /// [1, extent] and optional shuffle + deflate), making parent groups on the way
+    /// ("/features/logmel"). The caller closes the returned handle.
+    private func makeFloatDataset(_ name: String, shape: [Int], chunk: [Int]?, deflate: Int?) throws -> hid_t {
         var dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), &dims, nil)
         guard space >= 0 else { throw HDF5Error(path: path, operation: "dataspace for \(name)") }
         defer { H5Sclose(space) }
         let plist = H5Pcreate(chdf5_p_dataset_create())
         defer { H5Pclose(plist) }
-        if let chunkRows, !shape.isEmpty, values.count > 0 {
-            var chunk = dims
-            chunk[0] = hsize_t(max(1, min(chunkRows, shape[0])))
-            H5Pset_chunk(plist, Int32(chunk.count), &chunk)
+        if let chunk {
+            var c = zip(chunk, shape).map { hsize_t(max(1, min($0, $1))) }
+            H5Pset_chunk(plist, Int32(c.count), &c)
             if let deflate { H5Pset_shuffle(plist); H5Pset_deflate(plist, UInt32(deflate)) }
         }
-        let dataset = H5Dcreate2(id, name, chdf5_native_float(), space, chdf5_p_default(), plist, chdf5_p_default())
+        let lcpl = H5Pcreate(chdf5_p_link_create())
+        defer { H5Pclose(lcpl) }
+        H5Pset_create_intermediate_group(lcpl, 1)
+        let dataset = H5Dcreate2(id, name, chdf5_native_float(), space, lcpl, plist, chdf5_p_default())
         guard dataset >= 0 else { throw HDF5Error(path: path, operation: "create dataset \(name)") }
-        defer { H5Dclose(dataset) }
-        let status = values.withUnsafeBufferPointer { H5Dwrite(dataset, chdf5_native_float(), hid_t(0), hid_t(0), chdf5_p_default(), $0.baseAddress) }
-        guard status >= 0 else { throw HDF5Error(path: path, operation: "write \(name)") }
+        return dataset
     }
 
     /// Reads a whole float32 dataset and its shape.
     public func readFloats(_ name: String) throws -> (values: [Float], shape: [Int]) {
+        try withDataset(name) { dataset, space in
+            let shape = Self.extent(space)
+            var values = [Float](repeating: 0, count: shape.reduce(1, *))
+            let status = values.withUnsafeMutableBufferPointer { H5Dread(dataset, chdf5_native_float(), hid_t(0), hid_t(0), chdf5_p_default(), $0.baseAddress) }
+            guard status >= 0 else { throw HDF5Error(path: path, operation: "read \(name)") }
+            return (values, shape)
+        }
+    }
+
+    /// Opens dataset `name` and its dataspace for the duration of `body`.
+    private func withDataset<R>(_ name: String, _ body: (_ dataset: hid_t, _ space: hid_t) throws -> R) throws -> R {
         let dataset = H5Dopen2(id, name, chdf5_p_default())
         guard dataset >= 0 else { throw HDF5Error(path: path, operation: "open dataset \(name)") }
         defer { H5Dclose(dataset) }
         let space = H5Dget_space(dataset)
         defer { H5Sclose(space) }
+        return try body(dataset, space)
+    }
+
+    /// The dimensions of a simple dataspace.
+    private static func extent(_ space: hid_t) -> [Int] {
         let rank = Int(H5Sget_simple_extent_ndims(space))
         var dims = [hsize_t](repeating: 0, count: max(rank, 1))
         H5Sget_simple_extent_dims(space, &dims, nil)
-        let shape = dims.prefix(rank).map { Int($0) }
-        var values = [Float](repeating: 0, count: shape.reduce(1, *))
-        let status = values.withUnsafeMutableBufferPointer { H5Dread(dataset, chdf5_native_float(), hid_t(0), hid_t(0), chdf5_p_default(), $0.baseAddress) }
-        guard status >= 0 else { throw HDF5Error(path: path, operation: "read \(name)") }
-        return (values, shape)
+        return dims.prefix(rank).map { Int($0) }
     }
 
     /// A scalar UTF-8 string attribute on the root group, variable length (h5py reads it
@@ -117,24 +140,7 @@ public final class HDF5File {
     /// for row access), optionally shuffle + deflate compressed; rows are written later.
     public func createFloatDataset(_ name: String, shape: [Int], chunk: [Int], deflate: Int? = nil) throws {
         precondition(shape.count == chunk.count && !shape.isEmpty, "HDF5 \(name): chunk rank must match the shape")
-        var dims = shape.map { hsize_t($0) }
-        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
-        guard space >= 0 else { throw HDF5Error(path: path, operation: "dataspace for \(name)") }
-        defer { H5Sclose(space) }
-        let plist = H5Pcreate(chdf5_p_dataset_create())
-        defer { H5Pclose(plist) }
-        if shape[0] > 0 {
-            var c = zip(chunk, shape).map { hsize_t(max(1, min($0, $1))) }
-            H5Pset_chunk(plist, Int32(c.count), &c)
-            if let deflate { H5Pset_shuffle(plist); H5Pset_deflate(plist, UInt32(deflate)) }
-        }
-        // Parent groups ("/features/logmel") are created on the way.
-        let lcpl = H5Pcreate(chdf5_p_link_create())
-        defer { H5Pclose(lcpl) }
-        H5Pset_create_intermediate_group(lcpl, 1)
-        let dataset = H5Dcreate2(id, name, chdf5_native_float(), space, lcpl, plist, chdf5_p_default())
-        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "create dataset \(name)") }
-        H5Dclose(dataset)
+        H5Dclose(try makeFloatDataset(name, shape: shape, chunk: shape[0] > 0 ? chunk : nil, deflate: deflate))
     }
 
     /// Writes `count` consecutive rows from `start` of a dataset made by `createFloatDataset`.
@@ -159,15 +165,7 @@ public final class HDF5File {
 
     /// The shape of a dataset (throws if it does not exist).
     public func shape(_ name: String) throws -> [Int] {
-        let dataset = H5Dopen2(id, name, chdf5_p_default())
-        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "open dataset \(name)") }
-        defer { H5Dclose(dataset) }
-        let space = H5Dget_space(dataset)
-        defer { H5Sclose(space) }
-        let rank = Int(H5Sget_simple_extent_ndims(space))
-        var dims = [hsize_t](repeating: 0, count: max(rank, 1))
-        H5Sget_simple_extent_dims(space, &dims, nil)
-        return dims.prefix(rank).map { Int($0) }
+        try withDataset(name) { _, space in Self.extent(space) }
     }
 
     public func contains(_ name: String) -> Bool { H5Lexists(id, name, chdf5_p_default()) > 0 }
@@ -179,24 +177,19 @@ public final class HDF5File {
 
     private func withRows(_ name: String, start: Int, count: Int, expected: Int,
                           _ body: (hid_t, hid_t, hid_t) -> herr_t) throws {
-        let dataset = H5Dopen2(id, name, chdf5_p_default())
-        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "open dataset \(name)") }
-        defer { H5Dclose(dataset) }
-        let fileSpace = H5Dget_space(dataset)
-        defer { H5Sclose(fileSpace) }
-        let rank = Int(H5Sget_simple_extent_ndims(fileSpace))
-        var dims = [hsize_t](repeating: 0, count: rank)
-        H5Sget_simple_extent_dims(fileSpace, &dims, nil)
-        guard start >= 0, count >= 0, start + count <= Int(dims[0]) else {
-            throw HDF5Error(path: path, operation: "rows \(start)..<\(start + count) of \(name) (it has \(dims[0]))")
+        try withDataset(name) { dataset, fileSpace in
+            var dims = Self.extent(fileSpace).map { hsize_t($0) }
+            guard start >= 0, count >= 0, !dims.isEmpty, start + count <= Int(dims[0]) else {
+                throw HDF5Error(path: path, operation: "rows \(start)..<\(start + count) of \(name) (it has \(dims.first ?? 0))")
+            }
+            var offset = [hsize_t](repeating: 0, count: dims.count)
+            offset[0] = hsize_t(start); dims[0] = hsize_t(count)
+            precondition(dims.reduce(1, *) == hsize_t(expected), "HDF5 \(name): buffer of \(expected) for \(count) rows")
+            H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &offset, nil, &dims, nil)
+            let memory = H5Screate_simple(Int32(dims.count), &dims, nil)
+            defer { H5Sclose(memory) }
+            guard body(dataset, memory, fileSpace) >= 0 else { throw HDF5Error(path: path, operation: "rows \(start)..<\(start + count) of \(name)") }
         }
-        var offset = [hsize_t](repeating: 0, count: rank), size = dims
-        offset[0] = hsize_t(start); size[0] = hsize_t(count)
-        precondition(size.reduce(1, *) == hsize_t(expected), "HDF5 \(name): buffer of \(expected) for \(count) rows")
-        H5Sselect_hyperslab(fileSpace, H5S_SELECT_SET, &offset, nil, &size, nil)
-        let memory = H5Screate_simple(Int32(rank), &size, nil)
-        defer { H5Sclose(memory) }
-        guard body(dataset, memory, fileSpace) >= 0 else { throw HDF5Error(path: path, operation: "rows \(start)..<\(start + count) of \(name)") }
     }
 
     /// A scalar float64 attribute on the root group.
@@ -210,7 +203,7 @@ public final class HDF5File {
     public func intAttribute(_ name: String) throws -> Int64 { try readScalar(name, Int64(0), type: chdf5_native_int64()) }
 
     /// One numeric scalar attribute (replacing any of the same name).
-    private func writeScalar<V>(_ name: String, _ value: V, type: hid_t) throws {
+    private func writeScalar<V: BitwiseCopyable>(_ name: String, _ value: V, type: hid_t) throws {
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
         if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
@@ -221,7 +214,7 @@ public final class HDF5File {
         guard H5Awrite(attribute, type, &v) >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
     }
 
-    private func readScalar<V>(_ name: String, _ initial: V, type: hid_t) throws -> V {
+    private func readScalar<V: BitwiseCopyable>(_ name: String, _ initial: V, type: hid_t) throws -> V {
         let attribute = H5Aopen(id, name, chdf5_p_default())
         guard attribute >= 0 else { throw HDF5Error(path: path, operation: "open attribute \(name)") }
         defer { H5Aclose(attribute) }

@@ -69,8 +69,8 @@ public struct FMSynth: Synth {
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
         renderEachItem(controls, request, into: &audio) { b, out in
             let voice = Voice(self, controls, item: b, sampleCount: request.sampleCount)
-            var state = voice.forward()
-            voice.mix(&state, into: out)
+            let state = voice.forward()
+            voice.mix(state, into: out)
             state.deallocate()
         }
     }
@@ -207,7 +207,7 @@ extension FMSynth {
             }
         }
 
-        func mix(_ s: inout State<T>, into y: UnsafeMutablePointer<T>) {
+        func mix(_ s: State<T>, into y: UnsafeMutablePointer<T>) {
             let carriers = synth.algorithm.carriers
             let scale = 1 / T(carriers.count)
             for i in 0..<n { y[i] = 0 }
@@ -224,7 +224,7 @@ extension FMSynth {
             let alg = synth.algorithm, loop = alg.loop
             // Reuse `out` rows of the backward pass for dOut, keeping the forward outputs the
             // feedback gradient needs in a copy of the source's row.
-            let (src, dst) = alg.feedback
+            let src = alg.feedback.source
             let srcOut = [T](UnsafeBufferPointer(start: s.row(s.out, src), count: n))
             let dOut = UnsafeMutablePointer<T>.allocate(capacity: 7 * n), dTheta = UnsafeMutablePointer<T>.allocate(capacity: 7 * n)
             let dLevel = UnsafeMutablePointer<T>.allocate(capacity: n)
@@ -250,7 +250,6 @@ extension FMSynth {
                     for i in 0..<n { dm[i] += dT[i] }
                 }
             }
-            _ = dst
             // Levels (through each operator's envelope) and phase increments.
             let f0 = Double(value[0])
             var dF0 = 0.0

@@ -346,17 +346,8 @@ public struct ResonatedSynth: Synth {
     }
 
     func split<T>(_ controls: Controls<T>) -> (source: Controls<T>, body: Controls<T>) {
-        let layout = controls.layout
-        let sourceLayout = ControlLayout(parameters: source.parameters, frameCount: layout.frameCount)
-        let bodyLayout = ControlLayout(parameters: body.parameters, frameCount: layout.frameCount)
-        var a = [T](), b = [T]()
-        for i in 0..<controls.batchSize {
-            let base = i * layout.stride
-            a.append(contentsOf: controls.values[base..<(base + sourceLayout.stride)])
-            b.append(contentsOf: controls.values[(base + sourceLayout.stride)..<(base + layout.stride)])
-        }
-        return (Controls(layout: sourceLayout, batchSize: controls.batchSize, values: a),
-                Controls(layout: bodyLayout, batchSize: controls.batchSize, values: b))
+        let pieces = controls.split([source.parameters, body.parameters])
+        return (pieces[0], pieces[1])
     }
 
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
@@ -404,14 +395,7 @@ public struct ResonatedSynth: Synth {
                     }
                 }
             }
-            let sourceGrad = sourcePullback(dx)
-            var grad = Controls<T>(zerosFor: layout, batchSize: batch)
-            for b in 0..<batch {
-                let base = b * layout.stride, s = sourceGrad.layout.stride
-                for j in 0..<s { grad.values[base + j] = sourceGrad.values[b * s + j] }
-                for j in 0..<bc.layout.stride { grad.values[base + s + j] = bodyGrad.values[b * bc.layout.stride + j] }
-            }
-            return grad
+            return Controls(concatenating: [sourcePullback(dx), bodyGrad], layout: layout)
         })
     }
 }

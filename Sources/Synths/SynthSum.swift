@@ -23,22 +23,7 @@ public struct SynthSum: Synth {
     }
 
     /// Each part's slice of a controls batch.
-    func split<T>(_ controls: Controls<T>) -> [Controls<T>] {
-        let layout = controls.layout
-        var first = 0, result: [Controls<T>] = []
-        for part in parts {
-            let sub = ControlLayout(parameters: part.parameters, frameCount: layout.frameCount)
-            let offset = layout.offsets[first]
-            var values = [T](); values.reserveCapacity(sub.stride * controls.batchSize)
-            for b in 0..<controls.batchSize {
-                let base = b * layout.stride + offset
-                values.append(contentsOf: controls.values[base..<(base + sub.stride)])
-            }
-            result.append(Controls(layout: sub, batchSize: controls.batchSize, values: values))
-            first += part.parameters.count
-        }
-        return result
-    }
+    func split<T>(_ controls: Controls<T>) -> [Controls<T>] { controls.split(parts.map(\.parameters)) }
 
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
         precondition(controls.layout.parameters == parameters, "\(name): controls were laid out for another module")
@@ -57,20 +42,8 @@ public struct SynthSum: Synth {
         let results = zip(parts, split(controls)).map { $0.valueWithPullback($1, request) }
         var audio = results[0].value
         for r in results.dropFirst() { for i in audio.samples.indices { audio.samples[i] += r.value.samples[i] } }
-        let layout = controls.layout, batch = controls.batchSize
+        let layout = controls.layout
         let pullbacks = results.map(\.pullback)
-        return (audio, { dAudio in
-            var grad = Controls<T>(zerosFor: layout, batchSize: batch)
-            var first = 0
-            for (part, pullback) in zip(self.parts, pullbacks) {
-                let g = pullback(dAudio)
-                let offset = layout.offsets[first]
-                for b in 0..<batch {
-                    for j in 0..<g.layout.stride { grad.values[b * layout.stride + offset + j] = g.values[b * g.layout.stride + j] }
-                }
-                first += part.parameters.count
-            }
-            return grad
-        })
+        return (audio, { dAudio in Controls(concatenating: pullbacks.map { $0(dAudio) }, layout: layout) })
     }
 }

@@ -222,14 +222,12 @@ extension WaveshaperSynth {
         /// Forward (and, with a cotangent, backward into `gradient`).
         func run(output y: UnsafeMutablePointer<T>, cotangent dy: UnsafeMutablePointer<T>?, gradient g: UnsafeMutablePointer<T>?) {
             let n = up.sampleCount, layout = controls.layout
-            let f0 = frames(0)
             // f0 in float64 for the phase (it multiplies rounding errors by the sample index).
             var f0d = [Double](), f0Slope = [Double]()
             for f in 0..<layout.frameCount {
                 let (v, s) = synth.parameters[0].physicalWithDerivative(Double(controls[item: item, parameter: 0, frame: f]))
                 f0d.append(v); f0Slope.append(s)
             }
-            _ = f0
             let upD = FrameUpsampler<Double>(frameCount: layout.frameCount, sampleCount: n, interpolation: .halfPixel)
             let frequency = upD.upsample(f0d)
             var phase = [T](repeating: 0, count: n)
@@ -252,7 +250,7 @@ extension WaveshaperSynth {
                 var dParams = [Double](repeating: 0, count: params.count)
                 var da = [T](repeating: 0, count: dy == nil ? 0 : n), db = da, dc = da, dd = da
                 let shape = ShapeFunction<T>(synth.shaper, params)
-                var table: (values: [T], slopes: [T])? = nil
+                var table: [T]? = nil
                 var dTable = [T]()
                 if case .lookup(_, let size, let range) = synth.shaper {
                     table = shape.tabulate(size: size, range: range, scratch: scratch)
@@ -263,7 +261,7 @@ extension WaveshaperSynth {
                         let x = au[i] * exciter[i] + bu[i]
                         let (v, slope): (T, T)
                         if let table, case .lookup(_, let size, let range) = synth.shaper {
-                            let r = ShapeFunction<T>.read(table.values, x, size: size, range: range)
+                            let r = ShapeFunction<T>.read(table, x, size: size, range: range)
                             (v, slope) = (r.value, r.slope)
                             if let dy {
                                 let w = dy[i] * cu[i]
@@ -334,7 +332,6 @@ extension WaveshaperSynth {
                     (t0, t1) = (t1, 2 * u * t1 - t0)
                     (u0, u1) = (u1, 2 * u * u1 - u0)
                 }
-                _ = t0
                 return (value, inside ? slope : 0)
             case .mlp(let w), .lookup(let w, _, _):
                 return MLP(w: w, p: params).evaluate(x, cotangent: cotangent, into: dp, scratch: scratch)
@@ -342,15 +339,10 @@ extension WaveshaperSynth {
         }
 
         /// FastNEWT's table: the MLP on `size` points over [-range, range].
-        func tabulate(size: Int, range: Double, scratch: UnsafeMutablePointer<T>) -> (values: [T], slopes: [T]) {
+        func tabulate(size: Int, range: Double, scratch: UnsafeMutablePointer<T>) -> [T] {
             guard case .lookup(let w, _, _) = kind else { preconditionFailure("tabulate: not a lookup shaper") }
             let mlp = MLP(w: w, p: params)
-            var values = [T](), slopes = [T]()
-            for j in 0..<size {
-                let (v, s) = mlp.evaluate(T(-range + 2 * range * Double(j) / Double(size - 1)), scratch: scratch)
-                values.append(v); slopes.append(s)
-            }
-            return (values, slopes)
+            return (0..<size).map { j in mlp.evaluate(T(-range + 2 * range * Double(j) / Double(size - 1)), scratch: scratch).value }
         }
 
         /// Linear read of the table at x, clamped at the edges (slope 0 outside).
