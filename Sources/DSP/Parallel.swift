@@ -38,6 +38,12 @@ public enum Parallelism {
     }
 }
 
+/// A raw pointer that may cross into worker threads; each worker touches its own rows.
+public struct SendablePointer<T>: @unchecked Sendable {
+    public let pointer: UnsafeMutablePointer<T>
+    public init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
+}
+
 #if canImport(Glibc)
 import Glibc
 enum ProcessInfoShim { static var activeProcessorCount: Int { Int(sysconf(Int32(_SC_NPROCESSORS_ONLN))) } }

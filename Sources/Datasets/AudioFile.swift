@@ -81,6 +81,26 @@ public enum AudioFile {
         return audio
     }
 
+    /// File extensions `readFolder` picks up.
+    public static let audioExtensions: Set<String> = ["wav", "flac", "aif", "aiff", "ogg", "oga"]
+
+    /// Every audio file directly inside `folder` (sorted by name), read as by `read`. Files
+    /// that fail to read are returned with their error instead of stopping the others.
+    public static func readFolder(_ folder: String, sampleRate: Double? = nil) throws
+        -> (clips: [(name: String, audio: MonoAudio)], failures: [(name: String, error: Error)]) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else { throw AudioFileError.missing(folder) }
+        guard isFolder.boolValue else { throw AudioFileError.unreadable(folder, reason: "not a folder") }
+        let names = try FileManager.default.contentsOfDirectory(atPath: folder)
+            .filter { audioExtensions.contains(($0 as NSString).pathExtension.lowercased()) }.sorted()
+        guard !names.isEmpty else { throw AudioFileError.unreadable(folder, reason: "no audio files (\(audioExtensions.sorted().joined(separator: ", ")))") }
+        var clips: [(String, MonoAudio)] = [], failures: [(String, Error)] = []
+        for name in names {
+            do { clips.append((name, try read((folder as NSString).appendingPathComponent(name), sampleRate: sampleRate))) } catch { failures.append((name, error)) }
+        }
+        return (clips, failures)
+    }
+
     /// Band-limited resampling (libsamplerate `SRC_SINC_BEST_QUALITY`).
     public static func resample(_ audio: MonoAudio, to rate: Double) throws -> MonoAudio {
         if rate == audio.sampleRate { return audio }

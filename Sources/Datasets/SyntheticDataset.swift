@@ -254,14 +254,16 @@ public enum DatasetGenerator {
 }
 
 /// Log-mel features of a batch: 64 Slaney mels over a centred 1024-point STFT, hop 256,
-/// `log(mel power + 1e-6)`.
-struct LogMel {
+/// `log(mel power + 1e-6)`. Also the estimator network's input. A workspace (it owns an
+/// STFT's buffers): one per thread.
+public struct LogMel {
     let stft: ShortTimeFourierTransform<Float>
     let mel: MelFilterbank<Float>
-    var frameCount: Int { stft.frameCount }
-    var melCount: Int { mel.melCount }
+    public var frameCount: Int { stft.frameCount }
+    public var melCount: Int { mel.melCount }
 
-    init?(sampleRate: Double, sampleCount: Int) {
+    /// nil when `sampleCount` is too short for one 1024-point frame.
+    public init?(sampleRate: Double, sampleCount: Int) {
         guard let stft = ShortTimeFourierTransform<Float>(STFTConfiguration(fftSize: 1024, hopSize: 256, padding: .centerReflect),
                                                           sampleCount: sampleCount) else { return nil }
         self.stft = stft
@@ -269,7 +271,7 @@ struct LogMel {
     }
 
     /// [batch, frames, mels], row-major.
-    func compute(_ audio: AudioBatch<Float>) -> [Float] {
+    public func compute(_ audio: AudioBatch<Float>) -> [Float] {
         let bins = stft.binCount, frames = stft.frameCount, mels = mel.melCount
         var out = [Float](repeating: 0, count: audio.batchSize * frames * mels)
         var spectrum = [Float](repeating: 0, count: stft.spectrumCount)

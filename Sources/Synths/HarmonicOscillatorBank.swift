@@ -116,12 +116,6 @@ public struct HarmonicOscillatorBank: Synth {
     }
 }
 
-/// A raw pointer that may cross into worker threads; each worker touches its own rows.
-struct SendablePointer<T>: @unchecked Sendable {
-    let pointer: UnsafeMutablePointer<T>
-    init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
-}
-
 extension HarmonicOscillatorBank {
     /// Shape-dependent constants of one render: upsampling weights and sizes.
     struct Plan<T: SynthScalar> {

@@ -24,6 +24,16 @@ public struct Adam: Sendable {
         self.clipNorm = clipNorm
     }
 
+    /// The moment estimates and step count, for checkpoints (a restored optimiser continues
+    /// exactly where the saved one stopped).
+    public var state: (step: Int, m: [Double], v: [Double]) {
+        get { (step, m, v) }
+        set {
+            precondition(newValue.m.count == newValue.v.count, "Adam: moment vectors differ in length")
+            (step, m, v) = newValue
+        }
+    }
+
     /// Updates `parameters` in place from `gradient`; entries where `mask` is false stay put.
     public mutating func update(_ parameters: inout [Double], gradient: [Double], mask: [Bool]? = nil) {
         precondition(parameters.count == gradient.count, "Adam: \(parameters.count) parameters, \(gradient.count) gradients")

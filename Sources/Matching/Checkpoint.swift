@@ -1,0 +1,103 @@
+import Datasets
+import DSP
+import Foundation
+
+/// An estimator (and optionally its training state) in one HDF5 file that h5py reads:
+///
+///     /weights          float32 [W]   the network's flat weights, layer by layer
+///     /adam_m, /adam_v  float32 [W]   Adam's moments (training checkpoints only)
+///     attributes:  format = "synthmatch-estimator", format_version = 1, synth,
+///                  parameters (JSON: name, unit, range, scale of each output, in order),
+///                  configuration (JSON: channels, kernel, stride, hidden, slope),
+///                  layers (JSON: the resolved layer list), sample_rate, sample_count,
+///                  feature_mean, feature_deviation, synthmatch_version,
+///                  training (JSON, training checkpoints only: stage, step, epoch, seeds)
+///
+/// Written to a temporary file and renamed, so an interrupted save never leaves a
+/// half-written model. Loading checks that the synth's parameters match the ones stored.
+public enum Checkpoint {
+    public static let format = "synthmatch-estimator"
+    public static let formatVersion: Int64 = 1
+
+    /// What training needs to continue exactly where it stopped.
+    public struct TrainingState: Sendable, Codable, Equatable {
+        public var stage: String
+        public var step: Int
+        public var seed: UInt64
+        public var optimiserStep: Int
+        public init(stage: String, step: Int, seed: UInt64, optimiserStep: Int) {
+            (self.stage, self.step, self.seed, self.optimiserStep) = (stage, step, seed, optimiserStep)
+        }
+    }
+
+    public static func save(_ estimator: ParameterEstimator, to path: String,
+                            training: (state: TrainingState, m: [Double], v: [Double])? = nil) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .sortedKeys
+        func json<E: Encodable>(_ value: E) throws -> String { String(decoding: try encoder.encode(value), as: UTF8.self) }
+        try AtomicFile.write(to: path) { temporary in
+            let file = try HDF5File.create(temporary)
+            try file.setAttribute("format", format)
+            try file.setAttribute("format_version", formatVersion)
+            try file.setAttribute("synth", estimator.synthName)
+            try file.setAttribute("parameters", json(estimator.parameters))
+            try file.setAttribute("configuration", json(estimator.configuration))
+            try file.setAttribute("layers", json(estimator.network.specs))
+            try file.setAttribute("sample_rate", estimator.sampleRate)
+            try file.setAttribute("sample_count", Int64(estimator.sampleCount))
+            try file.setAttribute("feature_mean", Double(estimator.featureMean))
+            try file.setAttribute("feature_deviation", Double(estimator.featureDeviation))
+            try file.setAttribute("synthmatch_version", DatasetGenerator.version)
+            try file.writeFloats("weights", estimator.weights, shape: [estimator.weights.count])
+            if let training {
+                try file.setAttribute("training", json(training.state))
+                try file.writeFloats("adam_m", training.m.map { Float($0) }, shape: [training.m.count])
+                try file.writeFloats("adam_v", training.v.map { Float($0) }, shape: [training.v.count])
+            }
+            try file.flush()
+        }
+    }
+
+    public struct Loaded {
+        public var estimator: ParameterEstimator
+        public var training: (state: TrainingState, m: [Double], v: [Double])?
+    }
+
+    /// Loads a model; `expecting` (the synth's current parameters) must match the stored ones.
+    public static func load(_ path: String, expecting parameters: [ParameterSpec]? = nil) throws -> Loaded {
+        let file: HDF5File
+        do { file = try HDF5File.open(path) } catch { throw EstimatorError.incompatible("\(path): cannot open the model (\(error))") }
+        guard (try? file.stringAttribute("format")) == format else {
+            throw EstimatorError.incompatible("\(path) is not a SynthMatch estimator (no format = \"\(format)\" attribute)")
+        }
+        let version = try file.intAttribute("format_version")
+        guard version == formatVersion else { throw EstimatorError.incompatible("\(path): model format version \(version), this SynthMatch reads \(formatVersion)") }
+        let decoder = JSONDecoder()
+        func decode<D: Decodable>(_ type: D.Type, _ name: String) throws -> D {
+            try decoder.decode(D.self, from: Data(try file.stringAttribute(name).utf8))
+        }
+        let synth = try file.stringAttribute("synth")
+        let stored = try decode([ParameterSpec].self, "parameters")
+        if let parameters, parameters != stored {
+            let names = Set(parameters.map(\.name)).symmetricDifference(stored.map(\.name)).sorted()
+            throw EstimatorError.incompatible("\(path) was trained for a different \(synth) parameter set" + (names.isEmpty ? " (ranges or scales differ)" : " (differs in \(names.joined(separator: ", ")))"))
+        }
+        var estimator = try ParameterEstimator(synthName: synth, parameters: stored, sampleRate: try file.doubleAttribute("sample_rate"),
+                                               sampleCount: Int(try file.intAttribute("sample_count")),
+                                               configuration: try decode(EstimatorConfiguration.self, "configuration"))
+        let (weights, _) = try file.readFloats("weights")
+        guard weights.count == estimator.network.weightCount else {
+            throw EstimatorError.incompatible("\(path): \(weights.count) weights stored, the architecture needs \(estimator.network.weightCount)")
+        }
+        guard weights.allSatisfy(\.isFinite) else { throw EstimatorError.incompatible("\(path): the stored weights contain NaN or infinity") }
+        estimator.weights = weights
+        estimator.featureMean = Float(try file.doubleAttribute("feature_mean"))
+        estimator.featureDeviation = Float(try file.doubleAttribute("feature_deviation"))
+        var training: (TrainingState, [Double], [Double])?
+        if file.contains("adam_m"), let state = try? decode(TrainingState.self, "training") {
+            let m = try file.readFloats("adam_m").values.map(Double.init), v = try file.readFloats("adam_v").values.map(Double.init)
+            if m.count == weights.count, v.count == weights.count { training = (state, m, v) }
+        }
+        return Loaded(estimator: estimator, training: training)
+    }
+}

@@ -1,0 +1,116 @@
+import Datasets
+import DSP
+import Foundation
+import Synths
+
+/// The estimator's shape: a convolutional encoder over the log-mel spectrogram and an MLP
+/// head to the synth's normalised parameters.
+///
+/// Defaults follow the spirit of Masuda & Saito's mel estimator (diffsynth's `MelEstimator`:
+/// strided convolutions over a 1024/256 log-mel, then a 512-unit recurrent layer and an
+/// MLP) scaled to train on two CPU cores in minutes: four 3x3 stride-2 convolutions
+/// (16, 32, 64, 64 channels; leaky ReLU), flatten, a 256-unit hidden layer and a sigmoid
+/// output per parameter. The recurrent layer is replaced by the dense layer because our
+/// synths' parameters are global (one value per note).
+public struct EstimatorConfiguration: Sendable, Hashable, Codable {
+    public var channels: [Int] = [16, 32, 64, 64]
+    public var kernel = 3
+    public var stride = 2
+    public var hidden = 256
+    public var slope = LeakyReLU.defaultSlope
+
+    public init() {}
+
+    /// The layers for a `[1, frames, mels]` input and `outputs` parameters.
+    public func layers(outputs: Int) -> [LayerSpec] {
+        var specs: [LayerSpec] = []
+        for c in channels { specs += [.conv2d(channels: c, kernel: kernel, stride: stride, padding: kernel / 2), .leakyReLU(slope: slope)] }
+        specs += [.flatten, .dense(outputs: hidden), .leakyReLU(slope: slope), .dense(outputs: outputs), .sigmoid]
+        return specs
+    }
+}
+
+public enum EstimatorError: Error, CustomStringConvertible {
+    case unsupportedSynth(String)
+    case incompatible(String)
+    public var description: String {
+        switch self {
+        case .unsupportedSynth(let m), .incompatible(let m): return m
+        }
+    }
+}
+
+/// Audio in, normalised synth parameters out: log-mel features (standardised by the
+/// training set's mean and deviation, stored with the model) through a `Sequential` network.
+///
+/// Works for synths whose parameters are all global (one value per note: subtractive, FM,
+/// modal, ADSR...), whose controls are exactly the network's output vector.
+public struct ParameterEstimator: Sendable {
+    public let synthName: String
+    public let parameters: [ParameterSpec]
+    public let sampleRate: Double
+    /// The audio length the network reads; `fitted(_:)` trims or zero-pads to it.
+    public let sampleCount: Int
+    public let configuration: EstimatorConfiguration
+    public let network: Sequential
+    /// Log-mel standardisation: `(logmel - featureMean) / featureDeviation`.
+    public var featureMean: Float
+    public var featureDeviation: Float
+    public var weights: [Float]
+    /// Log-mel frames and bands of the network's input.
+    public let featureShape: (frames: Int, mels: Int)
+
+    public var layout: ControlLayout { ControlLayout(parameters: parameters, frameCount: 1) }
+
+    public init(synthName: String, parameters: [ParameterSpec], sampleRate: Double, sampleCount: Int,
+                configuration: EstimatorConfiguration = .init(), seed: UInt64 = 0) throws {
+        guard parameters.allSatisfy({ $0.rate == .global }) else {
+            throw EstimatorError.unsupportedSynth("\(synthName) has per-frame parameters; the estimator predicts one value per parameter (global parameters only)")
+        }
+        guard let logMel = LogMel(sampleRate: sampleRate, sampleCount: sampleCount) else {
+            throw EstimatorError.incompatible("estimator: \(sampleCount) samples is too short for a 1024-point log-mel frame")
+        }
+        self.synthName = synthName
+        self.parameters = parameters
+        self.sampleRate = sampleRate
+        self.sampleCount = sampleCount
+        self.configuration = configuration
+        featureShape = (logMel.frameCount, logMel.melCount)
+        network = try Sequential(input: [1, logMel.frameCount, logMel.melCount], configuration.layers(outputs: parameters.count))
+        weights = network.initialWeights(seed: seed).map { Float($0) }
+        featureMean = 0
+        featureDeviation = 1
+    }
+
+    /// Standardised log-mel features of a batch, as the network's `[1, B, frames, mels]` input.
+    public func features(_ audio: AudioBatch<Float>) -> Tensor<Float> {
+        precondition(audio.sampleCount == sampleCount, "estimator: audio has \(audio.sampleCount) samples, the model reads \(sampleCount)")
+        let mean = featureMean, scale = 1 / featureDeviation
+        let values = makeLogMel().compute(audio).map { ($0 - mean) * scale }
+        return Tensor(shape: [1, audio.batchSize, featureShape.frames, featureShape.mels], values: values)
+    }
+
+    /// Sets the standardisation from a sample of training audio.
+    public mutating func fitFeatureStatistics(_ audio: AudioBatch<Float>) {
+        let raw = makeLogMel().compute(audio).map(Double.init)
+        let mean = raw.reduce(0, +) / Double(raw.count)
+        let variance = raw.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(raw.count)
+        featureMean = Float(mean)
+        featureDeviation = Float(max(variance.squareRoot(), 1e-3))
+    }
+
+    /// A fresh workspace (FFTW plans are cached, so this is cheap next to a batch).
+    func makeLogMel() -> LogMel { LogMel(sampleRate: sampleRate, sampleCount: sampleCount)! }
+
+    /// Normalised parameter estimates for a batch of audio (`sampleCount` samples each).
+    public func predict(_ audio: AudioBatch<Float>) -> Controls<Float> {
+        let y = network(features(audio), weights: weights)
+        return Controls(layout: layout, batchSize: audio.batchSize, values: y.values)
+    }
+
+    /// A recording made to the model's length: the first `sampleCount` samples, zero-padded
+    /// when shorter (a note's onset carries most of what identifies it).
+    public func fitted(_ samples: [Float]) -> [Float] {
+        samples.count >= sampleCount ? Array(samples[0..<sampleCount]) : samples + [Float](repeating: 0, count: sampleCount - samples.count)
+    }
+}

@@ -1,0 +1,234 @@
+import Datasets
+import DSP
+import Foundation
+import Synths
+
+/// How to train the estimator (Masuda & Saito 2023's two stages).
+public struct TrainingOptions: Sendable {
+    public enum Stage: String, Sendable, Codable, CaseIterable {
+        /// Stage 1: mean squared error between predicted and true normalised parameters.
+        case parameter
+        /// Stage 2: the multi-scale spectral loss, back-propagated through the synth into
+        /// the network, on synthetic and (optionally) real audio; plus `parameterWeight`
+        /// times the parameter loss on the synthetic items.
+        case spectral
+    }
+    public var stage: Stage = .parameter
+    public var steps = 3000
+    public var batchSize = 32
+    public var learningRate = 1e-3
+    public var weightDecay = 1e-4
+    public var clipNorm: Double? = 1
+    public var warmup = 100
+    /// The learning rate decays (cosine) to this fraction of its peak at the last step.
+    public var finalFraction = 0.05
+    public var parameterWeight = 0.0
+    public var validationEvery = 250
+    public var checkpointEvery = 250
+    /// Validation examples scored at each validation (the first ones of the split).
+    public var validationSize = 256
+    public var seed: UInt64 = 0
+    public init() {}
+}
+
+/// One row of the training log.
+public struct TrainingRecord: Sendable {
+    public var step: Int
+    public var learningRate: Double
+    public var parameterLoss: Double?
+    public var spectralLoss: Double?
+    public var validationParameterLoss: Double?
+    public var validationSpectralLoss: Double?
+    public var seconds: Double
+}
+
+/// Trains a `ParameterEstimator` on a SynthMatch dataset (and a folder of real clips in the
+/// spectral stage), with AdamW, warm-up + cosine schedule, global-norm clipping, a CSV log
+/// and atomic, resumable checkpoints.
+///
+/// Data order is a pure function of (seed, step): batch `step` is batch `step % perEpoch` of
+/// epoch `step / perEpoch`'s shuffle, so a resumed run sees the batches the uninterrupted
+/// run would have.
+public final class EstimatorTrainer {
+    public private(set) var estimator: ParameterEstimator
+    public let synth: any Synth
+    public let data: DatasetReader
+    /// Real recordings (already at the model's rate and length) for the spectral stage.
+    public let real: [[Float]]
+    public let options: TrainingOptions
+    public let loss: MultiScaleSpectralLoss
+    public private(set) var step = 0
+    public private(set) var records: [TrainingRecord] = []
+    var weights: [Double]
+    var optimiser: Adam
+    private var epochCache: (epoch: Int, batches: [[Int]])?
+    private lazy var validationRows: [Int] = Array(data.rows(.validation).prefix(options.validationSize))
+
+    public init(estimator: ParameterEstimator, synth: any Synth, data: DatasetReader, real: [[Float]] = [],
+                options: TrainingOptions, loss: MultiScaleSpectralLoss = .ddsp(),
+                resume: Checkpoint.TrainingState? = nil, moments: (m: [Double], v: [Double])? = nil) throws {
+        guard data.info.synth == estimator.synthName else {
+            throw EstimatorError.incompatible("the dataset holds \(data.info.synth) examples, the model is for \(estimator.synthName)")
+        }
+        guard data.info.parameterCount == estimator.parameters.count, data.info.sampleCount == estimator.sampleCount,
+              data.info.sampleRate == estimator.sampleRate else {
+            throw EstimatorError.incompatible("the dataset (\(data.info.parameterCount) parameters, \(data.info.sampleCount) samples at \(data.info.sampleRate) Hz) does not fit the model (\(estimator.parameters.count), \(estimator.sampleCount) at \(estimator.sampleRate) Hz)")
+        }
+        guard synth.parameters == estimator.parameters else { throw EstimatorError.incompatible("\(synth.name)'s parameters differ from the model's") }
+        guard data.rows(.train).count >= options.batchSize else {
+            throw EstimatorError.incompatible("the dataset's training split has \(data.rows(.train).count) examples, fewer than one batch of \(options.batchSize)")
+        }
+        try loss.validate(sampleCount: estimator.sampleCount)
+        self.estimator = estimator
+        self.synth = synth
+        self.data = data
+        self.real = real
+        self.options = options
+        self.loss = loss
+        weights = estimator.weights.map(Double.init)
+        optimiser = Adam(learningRate: options.learningRate, weightDecay: options.weightDecay, clipNorm: options.clipNorm)
+        if let resume, let moments {
+            step = resume.step
+            optimiser.state = (resume.optimiserStep, moments.m, moments.v)
+        }
+    }
+
+    var schedule: LearningRateSchedule {
+        .warmupCosine(warmup: options.warmup, steps: options.steps, finalFraction: options.finalFraction)
+    }
+
+    /// Rows of training batch `step`.
+    func batchRows(_ step: Int) -> [Int] {
+        let perEpoch = data.rows(.train).count / options.batchSize
+        let epoch = step / perEpoch
+        if epochCache?.epoch != epoch {
+            epochCache = (epoch, data.batches(.train, batchSize: options.batchSize, epoch: epoch, seed: options.seed, dropLast: true))
+        }
+        return epochCache!.batches[step % perEpoch]
+    }
+
+    /// One optimisation step; returns (parameter loss, spectral loss) of the batch before it.
+    @discardableResult
+    public func trainStep() throws -> (parameter: Double?, spectral: Double?) {
+        let rows = batchRows(step)
+        var (params, audio) = try data.read(rows)
+        let synthetic = rows.count, p = estimator.parameters.count, n = estimator.sampleCount
+        var realCount = 0
+        if options.stage == .spectral, !real.isEmpty {
+            // Half the batch from the real clips, chosen by (seed, step).
+            realCount = synthetic / 2
+            var rng = CounterRandom(seed: options.seed, index: UInt64(step), stream: 3)
+            audio.removeLast(realCount * n)
+            params.removeLast(realCount * p)
+            for _ in 0..<realCount { audio += real[Int(rng.next() % UInt64(real.count))] }
+        }
+        let batch = synthetic, labelled = batch - realCount
+        let input = AudioBatch(batchSize: batch, sampleCount: n, samples: audio)
+        let current = weights.map { Float($0) }
+        let (prediction, pullback) = estimator.network.valueWithPullback(estimator.features(input), weights: current)
+        var dPrediction = [Float](repeating: 0, count: prediction.values.count)
+        var parameterLoss: Double?, spectralLoss: Double?
+
+        // Parameter loss: mean over labelled items and parameters of (y - p)^2.
+        let parameterScale = options.stage == .parameter ? 1.0 : options.parameterWeight
+        if parameterScale > 0 || options.stage == .parameter {
+            var sum = 0.0
+            let scale = Float(2 * parameterScale / Double(labelled * p))
+            for i in 0..<(labelled * p) {
+                let e = prediction.values[i] - params[i]
+                sum += Double(e * e)
+                dPrediction[i] += scale * e
+            }
+            parameterLoss = sum / Double(labelled * p)
+        }
+        if options.stage == .spectral {
+            let controls = Controls(layout: estimator.layout, batchSize: batch, values: prediction.values)
+            let (rendered, synthPullback) = synth.valueWithPullback(controls, RenderRequest(sampleCount: n))
+            let (values, dAudio) = loss.valuesWithGradient(rendered, input)
+            spectralLoss = values.reduce(0.0) { $0 + Double($1) } / Double(batch)
+            var dAudioMean = dAudio
+            let inverseBatch = 1 / Float(batch)
+            for i in dAudioMean.samples.indices { dAudioMean.samples[i] *= inverseBatch }
+            let dControls = synthPullback(dAudioMean)
+            for i in dPrediction.indices { dPrediction[i] += dControls.values[i] }
+        }
+        let gradient = pullback(Tensor(shape: prediction.shape, values: dPrediction)).weights
+        guard gradient.allSatisfy(\.isFinite) else {
+            throw EstimatorError.incompatible("training diverged at step \(step): non-finite gradient (lower --learning-rate)")
+        }
+        optimiser.learningRate = options.learningRate * schedule.multiplier(step: step)
+        optimiser.update(&weights, gradient: gradient.map(Double.init))
+        estimator.weights = weights.map { Float($0) }
+        step += 1
+        return (parameterLoss, spectralLoss)
+    }
+
+    /// Mean parameter MSE and mean spectral loss of the estimator on the validation rows.
+    public func validate() throws -> (parameter: Double, spectral: Double) {
+        var parameterSum = 0.0, spectralSum = 0.0, count = 0
+        let p = estimator.parameters.count, n = estimator.sampleCount
+        var start = 0
+        while start < validationRows.count {
+            let rows = Array(validationRows[start..<min(start + 64, validationRows.count)])
+            start += rows.count
+            let (params, audio) = try data.read(rows)
+            let input = AudioBatch(batchSize: rows.count, sampleCount: n, samples: audio)
+            let predicted = estimator.predict(input)
+            for i in 0..<(rows.count * p) { let e = Double(predicted.values[i] - params[i]); parameterSum += e * e }
+            let rendered = synth.render(predicted, RenderRequest(sampleCount: n))
+            spectralSum += loss.values(rendered, input).reduce(0.0) { $0 + Double($1) }
+            count += rows.count
+        }
+        return (parameterSum / Double(max(count * p, 1)), spectralSum / Double(max(count, 1)))
+    }
+
+    /// Trains to `options.steps`, validating, logging and checkpointing on the way.
+    public func train(checkpoint path: String, log logPath: String, progress: Bool = true) throws {
+        let start = DispatchTime.now().uptimeNanoseconds
+        var bar = ProgressBar("train \(options.stage.rawValue)", total: options.steps)
+        var recent: [(Double?, Double?)] = []
+        while step < options.steps {
+            let losses = try trainStep()
+            recent.append(losses)
+            let last = step == options.steps
+            if step % options.validationEvery == 0 || last {
+                let v = try validate()
+                func mean(_ xs: [Double?]) -> Double? { let c = xs.compactMap { $0 }; return c.isEmpty ? nil : c.reduce(0, +) / Double(c.count) }
+                records.append(TrainingRecord(step: step, learningRate: optimiser.learningRate, parameterLoss: mean(recent.map(\.0)),
+                                              spectralLoss: mean(recent.map(\.1)), validationParameterLoss: v.parameter,
+                                              validationSpectralLoss: v.spectral,
+                                              seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
+                recent.removeAll()
+            }
+            if step % options.checkpointEvery == 0 || last {
+                try saveCheckpoint(path)
+                try writeLog(logPath)
+            }
+            if progress {
+                let note = records.last.map { String(format: "val param %.4f spectral %.3f", $0.validationParameterLoss ?? .nan, $0.validationSpectralLoss ?? .nan) } ?? ""
+                bar.update(step, note: note)
+            }
+        }
+    }
+
+    public func saveCheckpoint(_ path: String) throws {
+        let state = optimiser.state
+        try Checkpoint.save(estimator, to: path, training: (Checkpoint.TrainingState(stage: options.stage.rawValue, step: step, seed: options.seed,
+                                                                                     optimiserStep: state.step), state.m, state.v))
+    }
+
+    /// The log so far (`previous` lines from a resumed run are kept up to their step).
+    public var previousLog: [String] = []
+
+    public func writeLog(_ path: String) throws {
+        var csv = CSVWriter(path: path, header: ["stage", "step", "learning_rate", "parameter_loss", "spectral_loss",
+                                                 "validation_parameter_loss", "validation_spectral_loss", "seconds"])
+        for line in previousLog { csv.row([line]) }
+        for r in records {
+            func f(_ x: Double?) -> String { x.map { String(format: "%.7g", $0) } ?? "" }
+            csv.row([options.stage.rawValue, r.step, f(r.learningRate), f(r.parameterLoss), f(r.spectralLoss),
+                     f(r.validationParameterLoss), f(r.validationSpectralLoss), String(format: "%.2f", r.seconds)])
+        }
+        try csv.finish()
+    }
+}

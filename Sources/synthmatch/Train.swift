@@ -1,0 +1,127 @@
+import ArgumentParser
+import Datasets
+import DSP
+import Foundation
+import Matching
+import Synths
+
+/// `synthmatch train`: the estimator's two training stages on a generated dataset.
+struct Train: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Train a parameter estimator: parameter-loss pretraining, then spectral-loss fine-tuning through the synth.",
+        discussion: """
+            Stage 1 (--steps) fits the network to the dataset's parameters; stage 2 (--spectral-steps) back-propagates the
+            multi-scale spectral loss through the synth, on the dataset's audio and, with --real, on recordings (half of
+            each batch). The model is checkpointed to --out every --checkpoint-every steps (atomically) and a CSV log
+            is written beside it (MODEL.csv); --resume continues from the checkpoint.
+            Example: synthmatch train --synth subtractive --data sub.h5 --out models/subtractive.h5
+            """)
+
+    @Option(help: "Module name (see `synthmatch synths`).") var synth: String
+    @Option(help: "Training dataset (from `synthmatch dataset generate`).") var data: String
+    @Option(help: "Folder of recordings for stage 2 (out-of-domain audio).") var real: String?
+    @Option(help: "Output model (HDF5).") var out: String
+    @Option(help: "Training log (CSV); default: the model's path with .csv.") var log: String?
+    @Option(help: "Stage 1 steps (parameter loss).") var steps: Int = 3000
+    @Option(help: "Stage 2 steps (spectral loss through the synth).") var spectralSteps: Int = 0
+    @Option(help: "Batch size.") var batchSize: Int = 32
+    @Option(help: "Peak learning rate of stage 1.") var learningRate: Double = 1e-3
+    @Option(help: "Peak learning rate of stage 2.") var spectralLearningRate: Double = 1e-4
+    @Option(help: "Stage 2: weight of the parameter loss on synthetic items (0: spectral only).") var parameterWeight: Double = 0.1
+    @Option(help: "AdamW decoupled weight decay.") var weightDecay: Double = 1e-4
+    @Option(help: "Clip the gradient's global norm (0: off).") var clipNorm: Double = 1
+    @Option(help: "Validate every N steps.") var validateEvery: Int = 250
+    @Option(help: "Checkpoint every N steps.") var checkpointEvery: Int = 250
+    @Option(help: "Seed for initialisation and data order.") var seed: UInt64 = 0
+    @Option(help: "Start from this model's weights instead of a fresh network.") var initial: String?
+    @Flag(help: "Continue from the checkpoint at --out.") var resume = false
+    @Flag(help: "No progress bar.") var quiet = false
+
+    func run() throws {
+        guard steps >= 0, spectralSteps >= 0, steps + spectralSteps > 0 else { throw ValidationError("--steps and --spectral-steps must be >= 0, not both 0") }
+        guard batchSize >= 2 else { throw ValidationError("--batch-size must be >= 2") }
+        guard learningRate > 0, spectralLearningRate > 0 else { throw ValidationError("learning rates must be positive") }
+        let reader = try DatasetReader(path: data)
+        guard reader.info.synth == synth else { throw ValidationError("\(data) holds \(reader.info.synth) examples, not \(synth)") }
+        let module = try SynthRegistry.make(synth, sampleRate: reader.info.sampleRate)
+        let logPath = log ?? ((out as NSString).deletingPathExtension + ".csv")
+
+        // Where to start: a checkpoint to resume, a model to start from, or a fresh network.
+        var estimator: ParameterEstimator
+        var resumeState: Checkpoint.TrainingState?, moments: (m: [Double], v: [Double])?
+        var previousLog: [String] = []
+        if resume {
+            let loaded = try Checkpoint.load(out, expecting: module.parameters)
+            estimator = loaded.estimator
+            guard let training = loaded.training else { throw ValidationError("\(out) holds no training state to resume (a finished or exported model)") }
+            resumeState = training.state
+            moments = (training.m, training.v)
+            previousLog = readLog(logPath).filter { line in
+                let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+                guard fields.count > 1, let s = Int(fields[1]) else { return false }
+                return fields[0] != Substring(training.state.stage) || s <= training.state.step
+            }
+        } else if let initial {
+            estimator = try Checkpoint.load(initial, expecting: module.parameters).estimator
+            previousLog = readLog((initial as NSString).deletingPathExtension + ".csv")
+        } else {
+            estimator = try ParameterEstimator(synthName: synth, parameters: module.parameters, sampleRate: reader.info.sampleRate,
+                                               sampleCount: reader.info.sampleCount, seed: seed)
+            let sample = try reader.read(Array(reader.rows(.train).prefix(256)))
+            estimator.fitFeatureStatistics(AudioBatch(batchSize: sample.audio.count / reader.info.sampleCount,
+                                                      sampleCount: reader.info.sampleCount, samples: sample.audio))
+        }
+        var realClips: [[Float]] = []
+        if let real {
+            let folder = try AudioFile.readFolder(real, sampleRate: estimator.sampleRate)
+            for (name, error) in folder.failures { FileHandle.standardError.write("train: skipping \(name): \(error)\n".data(using: .utf8)!) }
+            realClips = folder.clips.map { estimator.fitted($0.audio.samples) }
+            guard !realClips.isEmpty else { throw ValidationError("\(real): no readable recordings") }
+            print("train: \(realClips.count) recordings from \(real) for stage 2")
+        }
+        print("train: \(synth), \(estimator.network.weightCount) weights, \(reader.rows(.train).count) training / \(reader.rows(.validation).count) validation examples")
+
+        var stages: [(TrainingOptions.Stage, Int)] = []
+        if steps > 0 { stages.append((.parameter, steps)) }
+        if spectralSteps > 0 { stages.append((.spectral, spectralSteps)) }
+        for (stage, stageSteps) in stages {
+            var options = TrainingOptions()
+            options.stage = stage
+            options.steps = stageSteps
+            options.batchSize = batchSize
+            options.learningRate = stage == .parameter ? learningRate : spectralLearningRate
+            options.weightDecay = weightDecay
+            options.clipNorm = clipNorm > 0 ? clipNorm : nil
+            options.parameterWeight = parameterWeight
+            options.validationEvery = validateEvery
+            options.checkpointEvery = checkpointEvery
+            options.warmup = stage == .parameter ? min(100, stageSteps / 10) : 0
+            options.seed = seed
+            // A resumed checkpoint belongs to one stage: skip the stages before it.
+            var state: Checkpoint.TrainingState?, stateMoments: (m: [Double], v: [Double])?
+            if let resumeState {
+                if resumeState.stage == TrainingOptions.Stage.spectral.rawValue && stage == .parameter { continue }
+                if resumeState.stage == stage.rawValue { (state, stateMoments) = (resumeState, moments) }
+            }
+            let trainer = try EstimatorTrainer(estimator: estimator, synth: module, data: reader, real: stage == .spectral ? realClips : [],
+                                               options: options, resume: state, moments: stateMoments)
+            trainer.previousLog = previousLog
+            if trainer.step < stageSteps {
+                try trainer.train(checkpoint: out, log: logPath, progress: !quiet)
+            }
+            estimator = trainer.estimator
+            previousLog = readLog(logPath)
+            if let last = trainer.records.last {
+                print(String(format: "stage %@: step %d, validation parameter MSE %.5f, spectral loss %.4f",
+                             stage.rawValue, last.step, last.validationParameterLoss ?? .nan, last.validationSpectralLoss ?? .nan))
+            }
+        }
+        print("wrote \(out) and \(logPath)")
+    }
+
+    /// Data lines of an existing training log (none if absent).
+    func readLog(_ path: String) -> [String] {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
+        return text.split(separator: "\n").dropFirst().map(String.init)
+    }
+}

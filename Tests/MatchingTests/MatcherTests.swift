@@ -1,0 +1,84 @@
+import DSP
+import Foundation
+@testable import Matching
+import Synths
+import XCTest
+
+final class MatcherTests: XCTestCase {
+    func signal(_ n: Int, gain: Float = 1) -> [Float] {
+        (0..<n).map { i -> Float in
+            let t = Double(i)
+            let s: Double = 0.3 * sin(t * 0.11) + 0.2 * sin(t * 0.37) + 0.05 * sin(t * 1.3)
+            return gain * Float(s)
+        }
+    }
+
+    func testMetricsOfIdenticalSignalsAreZero() {
+        let x = signal(8000)
+        let m = MatchMetrics.measure(x, x, sampleRate: 16000)
+        XCTAssertEqual(m.spectral, 0, accuracy: 1e-9)
+        XCTAssertEqual(m.logSpectral, 0, accuracy: 1e-9)
+        XCTAssertEqual(m.melCepstral, 0, accuracy: 1e-9)
+    }
+
+    /// A gain of 2 raises every bin's power by 10 log10(4) = 6.02 dB (LSD), and only shifts
+    /// the log-mel curve by a constant, which lives in c0 alone (MCD leaves c0 out). White
+    /// noise keeps every bin far above the distances' floors.
+    func testMetricsAgainstClosedFormsForAGainChange() {
+        let rng = CounterRandom(key: 9)
+        let x: [Float] = (0..<8000).map { 0.1 * rng.signedUniform(at: UInt64($0)) }
+        let y = x.map { 2 * $0 }
+        let m = MatchMetrics.measure(y, x, sampleRate: 16000)
+        XCTAssertEqual(m.logSpectral, 10 * log10(4.0), accuracy: 0.02)
+        XCTAssertEqual(m.melCepstral, 0, accuracy: 0.05)
+        XCTAssertGreaterThan(m.spectral, 0)
+    }
+
+    /// Refinement from random starts recovers a tone of the synth it matches with, and the
+    /// reported best is the lowest loss any restart reached.
+    func testRefinementLowersTheLossAndKeepsTheBest() throws {
+        let synth = SubtractiveSynth()
+        let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
+        let truth = Controls<Float>(defaultsFor: layout, batchSize: 1)
+        let n = 2048
+        let target = synth.render(truth, RenderRequest(sampleCount: n)).samples
+        var options = MatchOptions()
+        options.steps = 40
+        options.restarts = 3
+        options.learningRate = 0.05
+        options.loss = .ddsp(fftSizes: [512, 128, 64])
+        let result = Matcher.match(target: target, synth: synth, estimator: nil, options: options)
+        XCTAssertEqual(result.history.count, 41)
+        let firstBest = result.history[0].min()!
+        // (Descent from random starts is slow on this non-convex loss: that is what the
+        // estimator is for. Here it only has to make progress.)
+        XCTAssertLessThan(result.bestLoss, Double(firstBest) * 0.9)
+        XCTAssertEqual(result.bestLoss, Double(result.history.joined().min()!), accuracy: 1e-6)
+        // The returned audio is the best controls rendered, and scores the best loss.
+        let again = options.loss.values(AudioBatch(batchSize: 1, sampleCount: n, samples: result.audio),
+                                        AudioBatch(batchSize: 1, sampleCount: n, samples: target))[0]
+        XCTAssertEqual(Double(again), result.bestLoss, accuracy: 1e-4 * result.bestLoss)
+    }
+
+    /// With a model, restart 0 starts at the estimate and the estimate's loss is reported;
+    /// the result is never worse than the estimate.
+    func testRefinementStartsFromTheEstimate() throws {
+        let synth = SubtractiveSynth()
+        var configuration = EstimatorConfiguration()
+        configuration.channels = [4]
+        configuration.hidden = 8
+        let untrained = try ParameterEstimator(synthName: synth.name, parameters: synth.parameters, sampleRate: 16000,
+                                               sampleCount: 4096, configuration: configuration, seed: 3)
+        let target = signal(4096)
+        var estimator = untrained
+        estimator.fitFeatureStatistics(AudioBatch(batchSize: 1, sampleCount: 4096, samples: target))
+        var options = MatchOptions()
+        options.steps = 10
+        options.restarts = 2
+        options.loss = .ddsp(fftSizes: [1024, 256, 64])
+        let result = Matcher.match(target: target, synth: synth, estimator: estimator, options: options)
+        let estimateLoss = try XCTUnwrap(result.estimateLoss)
+        XCTAssertEqual(Double(result.history[0][0]), estimateLoss, accuracy: 1e-4 * estimateLoss)
+        XCTAssertLessThanOrEqual(result.bestLoss, estimateLoss)
+    }
+}
