@@ -52,17 +52,21 @@ let package = Package(
         .target(name: "Matching", dependencies: ["DSP", "Synths", "Datasets", "COpenBLAS", .product(name: "RealModule", package: "swift-numerics")],
                 swiftSettings: cpuSettings),
 
+        // Swift's compiler autodiff (`_Differentiation`) on a scalar-loop synth: a benchmark
+        // contender, in its own module because the import slows type checking of others.
+        .target(name: "AutodiffReference", dependencies: ["DSP", "Synths"]),
+
         .executableTarget(name: "synthmatch", dependencies: [
             "DSP", "Synths", "Matching", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .executableTarget(name: "bench", dependencies: [
-            "DSP", "Synths", "Matching", "Datasets",
+            "DSP", "Synths", "Matching", "Datasets", "AutodiffReference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         .testTarget(name: "DSPTests", dependencies: ["DSP"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SynthsTests", dependencies: ["DSP", "Synths"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SynthsTests", dependencies: ["DSP", "Synths", "AutodiffReference"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MatchingTests", dependencies: ["DSP", "Synths", "Matching", "Datasets"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "DatasetsTests", dependencies: ["DSP", "Synths", "Datasets"]),

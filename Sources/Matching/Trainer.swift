@@ -27,6 +27,10 @@ public struct TrainingOptions: Sendable {
     public var checkpointEvery = 250
     /// Validation examples scored at each validation (the first ones of the split).
     public var validationSize = 256
+    /// Keep the weights with the lowest validation spectral loss seen (the starting weights
+    /// included) instead of the last ones: early stopping for the spectral stage, which can
+    /// drift (the loss through the synth is far less convex than the parameter loss).
+    public var keepBest = false
     public var seed: UInt64 = 0
     public init() {}
 }
@@ -59,6 +63,8 @@ public final class EstimatorTrainer {
     public let loss: MultiScaleSpectralLoss
     public private(set) var step = 0
     public private(set) var records: [TrainingRecord] = []
+    /// The kept weights and their validation spectral loss (with `keepBest`).
+    public private(set) var best: (step: Int, loss: Double, weights: [Float])?
     var weights: [Double]
     var optimiser: Adam
     private var epochCache: (epoch: Int, batches: [[Int]])?
@@ -187,6 +193,12 @@ public final class EstimatorTrainer {
         let start = DispatchTime.now().uptimeNanoseconds
         var bar = ProgressBar("train \(options.stage.rawValue)", total: options.steps)
         var recent: [(Double?, Double?)] = []
+        if options.keepBest && best == nil {
+            let v = try validate()
+            best = (step, v.spectral, estimator.weights)
+            records.append(TrainingRecord(step: step, learningRate: 0, parameterLoss: nil, spectralLoss: nil,
+                                          validationParameterLoss: v.parameter, validationSpectralLoss: v.spectral, seconds: 0))
+        }
         while step < options.steps {
             let losses = try trainStep()
             recent.append(losses)
@@ -199,7 +211,9 @@ public final class EstimatorTrainer {
                                               validationSpectralLoss: v.spectral,
                                               seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
                 recent.removeAll()
+                if options.keepBest, v.spectral < best?.loss ?? .infinity { best = (step, v.spectral, estimator.weights) }
             }
+            if last, options.keepBest, let best { estimator.weights = best.weights }
             if step % options.checkpointEvery == 0 || last {
                 try saveCheckpoint(path)
                 try writeLog(logPath)

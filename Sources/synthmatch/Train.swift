@@ -12,8 +12,9 @@ struct Train: ParsableCommand {
         discussion: """
             Stage 1 (--steps) fits the network to the dataset's parameters; stage 2 (--spectral-steps) back-propagates the
             multi-scale spectral loss through the synth, on the dataset's audio and, with --real, on recordings (half of
-            each batch). The model is checkpointed to --out every --checkpoint-every steps (atomically) and a CSV log
-            is written beside it (MODEL.csv); --resume continues from the checkpoint.
+            each batch), and keeps the weights with the best validation spectral loss (its starting weights included). The model is checkpointed to --out every --checkpoint-every steps (atomically) and a CSV log
+            is written beside it (MODEL.csv); --resume continues an interrupted run from the checkpoint. The finished
+            model is saved without the optimiser state (--initial MODEL trains it further).
             Example: synthmatch train --synth subtractive --data sub.h5 --out models/subtractive.h5
             """)
 
@@ -26,7 +27,7 @@ struct Train: ParsableCommand {
     @Option(help: "Stage 2 steps (spectral loss through the synth).") var spectralSteps: Int = 0
     @Option(help: "Batch size.") var batchSize: Int = 32
     @Option(help: "Peak learning rate of stage 1.") var learningRate: Double = 1e-3
-    @Option(help: "Peak learning rate of stage 2.") var spectralLearningRate: Double = 1e-4
+    @Option(help: "Peak learning rate of stage 2.") var spectralLearningRate: Double = 3e-5
     @Option(help: "Stage 2: weight of the parameter loss on synthetic items (0: spectral only).") var parameterWeight: Double = 0.1
     @Option(help: "AdamW decoupled weight decay.") var weightDecay: Double = 1e-4
     @Option(help: "Clip the gradient's global norm (0: off).") var clipNorm: Double = 1
@@ -96,6 +97,7 @@ struct Train: ParsableCommand {
             options.validationEvery = validateEvery
             options.checkpointEvery = checkpointEvery
             options.warmup = stage == .parameter ? min(100, stageSteps / 10) : 0
+            options.keepBest = stage == .spectral
             options.seed = seed
             // A resumed checkpoint belongs to one stage: skip the stages before it.
             var state: Checkpoint.TrainingState?, stateMoments: (m: [Double], v: [Double])?
@@ -115,7 +117,13 @@ struct Train: ParsableCommand {
                 print(String(format: "stage %@: step %d, validation parameter MSE %.5f, spectral loss %.4f",
                              stage.rawValue, last.step, last.validationParameterLoss ?? .nan, last.validationSpectralLoss ?? .nan))
             }
+            if let best = trainer.best {
+                print(String(format: "stage %@: kept the weights of step %d (validation spectral loss %.4f)", stage.rawValue, best.step, best.loss))
+            }
         }
+        // The finished model without Adam's moments (a third of the size); continue training
+        // from it with --initial.
+        try Checkpoint.save(estimator, to: out)
         print("wrote \(out) and \(logPath)")
     }
 

@@ -1,0 +1,100 @@
+import DSP
+@testable import Matching
+import Synths
+import XCTest
+
+final class SearchTests: XCTestCase {
+    func testJacobiEigenDecompositionReconstructsTheMatrix() {
+        var random = CounterRandom(seed: 3, index: 0)
+        let n = 7
+        var a = Matrix(n: n, values: [Double](repeating: 0, count: n * n))
+        for i in 0..<n { for j in 0...i { let v = random.normal(); a[i, j] = v; a[j, i] = v } }
+        let (values, vectors) = a.symmetricEigen()
+        // A = V diag(values) V^T, and V is orthonormal.
+        for i in 0..<n {
+            for j in 0..<n {
+                var s = 0.0, o = 0.0
+                for k in 0..<n { s += vectors[i, k] * values[k] * vectors[j, k]; o += vectors[k, i] * vectors[k, j] }
+                XCTAssertEqual(s, a[i, j], accuracy: 1e-10)
+                XCTAssertEqual(o, i == j ? 1 : 0, accuracy: 1e-10)
+            }
+        }
+    }
+
+    /// CMA-ES solves an ill-conditioned rotated ellipsoid (condition 1e4) and Rosenbrock in
+    /// 8-D, unbounded, to high precision: the covariance and step-size updates work.
+    func testCMAESSolvesIllConditionedAndCurvedProblems() {
+        let n = 8
+        var random = CounterRandom(seed: 5, index: 0)
+        // A random rotation from the eigenvectors of a random symmetric matrix.
+        var m = Matrix(n: n, values: [Double](repeating: 0, count: n * n))
+        for i in 0..<n { for j in 0...i { let v = random.normal(); m[i, j] = v; m[j, i] = v } }
+        let rotation = m.symmetricEigen().vectors
+        let optimum = (0..<n).map { _ in random.normal() }
+        func ellipsoid(_ x: [Double]) -> Double {
+            let y = rotation.applyTransposed(zip(x, optimum).map { $0 - $1 })
+            var s = 0.0
+            for (i, v) in y.enumerated() { s += pow(1e4, Double(i) / Double(n - 1)) * v * v }
+            return s
+        }
+        let e = CMAES.minimise(initialMean: [Double](repeating: 0, count: n), sigma: 1, budget: SearchBudget(evaluations: 20_000),
+                               seed: 1, bounded: false) { $0.map(ellipsoid) }
+        XCTAssertLessThan(e.value, 1e-8, "ellipsoid after \(e.evaluations) evaluations")
+        for j in 0..<n { XCTAssertEqual(e.best[j], optimum[j], accuracy: 1e-3) }
+
+        func rosenbrock(_ x: [Double]) -> Double {
+            var s = 0.0
+            for i in 0..<(n - 1) {
+                let a = x[i + 1] - x[i] * x[i], b = 1 - x[i]
+                s += 100 * a * a + b * b
+            }
+            return s
+        }
+        let r = CMAES.minimise(initialMean: [Double](repeating: 0, count: n), sigma: 0.5, budget: SearchBudget(evaluations: 30_000),
+                               seed: 2, bounded: false) { $0.map(rosenbrock) }
+        XCTAssertLessThan(r.value, 1e-8)
+    }
+
+    /// In the unit cube the optimum on a face is found and no point outside is reported.
+    func testBoundedCMAESAndRandomSearchStayInTheCube() {
+        let target = [0.2, 1.0, 0.7, 0.0]   // two coordinates on the boundary
+        func f(_ x: [Double]) -> Double { zip(x, target).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) } }
+        let c = CMAES.minimise(initialMean: [0.5, 0.5, 0.5, 0.5], sigma: 0.3, budget: SearchBudget(evaluations: 3000), seed: 4) { $0.map(f) }
+        XCTAssertLessThan(c.value, 1e-6)
+        XCTAssertTrue(c.best.allSatisfy { (0...1).contains($0) })
+        let r = RandomSearch.minimise(dimension: 4, budget: SearchBudget(evaluations: 2000), seed: 4) { $0.map(f) }
+        XCTAssertEqual(r.evaluations, 2000)
+        XCTAssertTrue(r.best.allSatisfy { (0...1).contains($0) })
+        XCTAssertLessThan(r.value, 0.05)
+        XCTAssertLessThan(c.value, r.value)
+        // Deterministic given the seed.
+        let again = RandomSearch.minimise(dimension: 4, budget: SearchBudget(evaluations: 2000), seed: 4) { $0.map(f) }
+        XCTAssertEqual(again.best, r.best)
+    }
+}
+
+final class EvaluatorTests: XCTestCase {
+    /// Every method returns parameters in the unit cube whose render is what it reports, and
+    /// respects the time budget (to a step's granularity).
+    func testEveryMethodRunsWithinItsBudget() throws {
+        let synth = SubtractiveSynth()
+        var configuration = EstimatorConfiguration()
+        configuration.channels = [4]
+        configuration.hidden = 8
+        let estimator = try ParameterEstimator(synthName: synth.name, parameters: synth.parameters, sampleRate: 16000,
+                                               sampleCount: 2048, configuration: configuration)
+        let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
+        let target = synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 2048)).samples
+        var evaluator = MatchEvaluator(synth: synth, estimator: estimator, sampleCount: 2048, budget: 0.5)
+        evaluator.loss = .ddsp(fftSizes: [512, 128])
+        evaluator.restarts = 2
+        for method in MatchMethod.allCases {
+            let outcome = evaluator.run(method, target: target, seed: 1)
+            XCTAssertEqual(outcome.controls.count, synth.parameters.count, "\(method)")
+            XCTAssertTrue(outcome.controls.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(method)")
+            XCTAssertEqual(outcome.audio, synth.render(Controls(layout: layout, batchSize: 1, values: outcome.controls), RenderRequest(sampleCount: 2048)).samples)
+            XCTAssertLessThan(outcome.seconds, method == .estimate ? 0.5 : 3, "\(method)")
+            if method != .estimate { XCTAssertGreaterThan(outcome.evaluations, 1, "\(method)") }
+        }
+    }
+}
