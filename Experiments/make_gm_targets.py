@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Real-instrument targets: single notes rendered from Debian's General MIDI soundfont.
 
-    python3 Experiments/make_gm_targets.py OUT_DIR [--split train|test|all]
+    python3 Experiments/make_gm_targets.py OUT_DIR [--split train|test|eval|all]
 
 Needs `fluidsynth` and `fluid-soundfont-gm` (apt-get install fluidsynth fluid-soundfont-gm).
 Writes one 16 kHz mono 16-bit WAV per (program, note): a 0.8 s note-on, rendered for 1 s
@@ -10,7 +10,8 @@ worlds (keys, organ, plucked and bowed strings, brass, reeds, flutes, basses, ma
 
 Splits are disjoint by note so that recordings used for spectral fine-tuning (train) are
 never scored by `synthmatch evaluate` (test): test notes are 45, 57, 64, 69 and 76;
-train notes are the rest of 40..80 in steps of 4.
+train notes are the rest of 40..80 in steps of 4. `eval` is a subset of test: one note per
+instrument, cycling through the test notes (18 targets, what Experiments/evaluate_matching scores).
 """
 import argparse
 import os
@@ -76,16 +77,21 @@ def render(program: int, note: int, path: str) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out")
-    parser.add_argument("--split", choices=["train", "test", "all"], default="all")
+    parser.add_argument("--split", choices=["train", "test", "eval", "all"], default="all")
     args = parser.parse_args()
     if not os.path.exists(SOUNDFONT):
         sys.exit(f"{SOUNDFONT} is missing: apt-get install fluidsynth fluid-soundfont-gm")
-    notes = {"train": TRAIN_NOTES, "test": TEST_NOTES, "all": sorted(TRAIN_NOTES + TEST_NOTES)}[args.split]
     os.makedirs(args.out, exist_ok=True)
-    for program, name in PROGRAMS.items():
+    count = 0
+    for i, (program, name) in enumerate(PROGRAMS.items()):
+        if args.split == "eval":
+            notes = [TEST_NOTES[i % len(TEST_NOTES)]]
+        else:
+            notes = {"train": TRAIN_NOTES, "test": TEST_NOTES, "all": sorted(TRAIN_NOTES + TEST_NOTES)}[args.split]
         for note in notes:
             render(program, note, os.path.join(args.out, f"{name}-{note}.wav"))
-    print(f"wrote {len(PROGRAMS) * len(notes)} notes to {args.out}")
+            count += 1
+    print(f"wrote {count} notes to {args.out}")
 
 
 if __name__ == "__main__":

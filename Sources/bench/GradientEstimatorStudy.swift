@@ -24,8 +24,9 @@ struct GradientEstimatorStudy: ParsableCommand {
     @OptionGroup var options: StudyOptions
     @Option(help: "Random (point, target) pairs per module and loss.") var points: Int = 4
     @Option(help: "Seconds of audio.") var duration: Double = 0.25
-    @Option(help: "Matching budget per estimator (seconds); 0 skips the matching runs.") var budget: Double = 4
+    @Option(help: "Matching budget per estimator (seconds); 0 skips the matching runs.") var budget: Double = 3
     @Option(help: "Seed.") var seed: UInt64 = 1
+    @Option(parsing: .upToNextOption, help: "Only these modules (default: all).") var only: [String] = []
 
     static let sampleRate = 16000.0
 
@@ -36,10 +37,10 @@ struct GradientEstimatorStudy: ParsableCommand {
     }
 
     var modules: [Module] {
-        [Module(name: "harmonic", synth: HarmonicOscillatorBank(sampleRate: Self.sampleRate, harmonicCount: 16)),
-         Module(name: "subtractive", synth: SubtractiveSynth(sampleRate: Self.sampleRate)),
-         Module(name: "fm", synth: FMSynth(sampleRate: Self.sampleRate)),
-         Module(name: "modal", synth: ModalSynth(sampleRate: Self.sampleRate))]
+        let registry = ["adsr", "subtractive", "fm", "wavetable-fixed", "waveshaper", "modal"].map {
+            Module(name: $0, synth: try! SynthRegistry.make($0, sampleRate: Self.sampleRate))
+        }
+        return [Module(name: "harmonic", synth: HarmonicOscillatorBank(sampleRate: Self.sampleRate, harmonicCount: 16))] + registry
     }
 
     static let frameCount = 4
@@ -134,7 +135,7 @@ struct GradientEstimatorStudy: ParsableCommand {
         var csv = CSVWriter(path: "\(out)/accuracy.csv", header: ["module", "loss", "estimator", "point", "cosine_similarity", "relative_error", "seconds_per_gradient"])
         var summary = CSVWriter(path: "\(out)/accuracy_summary.csv", header: ["module", "loss", "estimator", "mean_cosine_similarity", "median_relative_error", "median_seconds_per_gradient", "speed_vs_adjoint"])
         var matching = CSVWriter(path: "\(out)/matching.csv", header: ["module", "loss", "estimator", "budget_s", "steps", "start_loss", "final_loss", "best_loss"])
-        for module in modules {
+        for module in modules where only.isEmpty || only.contains(module.name) {
             for (lossName, loss) in lossList {
                 var random = CounterRandom(seed: seed, index: 0, stream: 17)
                 var rows: [Estimator: [(Double, Double, Double)]] = [:]

@@ -25,7 +25,7 @@ struct LossLandscapeStudy: ParsableCommand {
     @Option(help: "Grid half-width in cents (1200: one octave each side).") var halfWidth: Double = 1200
     @Option(parsing: .upToNextOption, help: "Target f0s (Hz).") var targets: [Double] = [110, 220, 440]
     @Option(help: "Seconds of audio per tone.") var duration: Double = 0.5
-    @Flag(help: "Render and differentiate in float32 instead of float64 (shows rounding noise in the log and transport gradients).")
+    @Flag(help: "Render and differentiate in float32 instead of float64.")
     var float32 = false
 
     static let sampleRate = 16000.0
@@ -80,10 +80,8 @@ struct LossLandscapeStudy: ParsableCommand {
         if float32 { try study(Float.self) } else { try study(Double.self) }
     }
 
-    /// In float64 by default: far from a pure tone's partials a float32 FFT holds rounding
-    /// noise (~1e-7 of the peak) whose magnitude gradient has a random direction, and the
-    /// log terms (1/|X|) and the transport distance (its distance lever) amplify it until
-    /// the f0 gradient no longer means anything (`--float32` shows it).
+    /// float64 by default (the study is about the losses, not rounding); `--float32` repeats
+    /// it at the product's precision (the committed runs agree on all but a few basin edges).
     func study<T: SynthScalar>(_: T.Type) throws {
         Parallelism.threadCount = options.threads
         let out = options.out ?? "results/landscape"
