@@ -33,7 +33,7 @@ public struct MatchEvaluator {
     public let sampleCount: Int
     public var budget: Double
     public var restarts = 4
-    public var learningRate = 0.02
+    public var learningRate = 0.05
     public var loss = MultiScaleSpectralLoss.ddsp()
 
     public init(synth: any Synth, estimator: ParameterEstimator?, sampleCount: Int, budget: Double) {

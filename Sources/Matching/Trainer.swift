@@ -43,6 +43,8 @@ public struct TrainingRecord: Sendable {
     public var spectralLoss: Double?
     public var validationParameterLoss: Double?
     public var validationSpectralLoss: Double?
+    /// Mean spectral loss on the held-out recordings (spectral stage with `realValidation`).
+    public var validationRealSpectralLoss: Double?
     public var seconds: Double
 }
 
@@ -59,19 +61,25 @@ public final class EstimatorTrainer {
     public let data: DatasetReader
     /// Real recordings (already at the model's rate and length) for the spectral stage.
     public let real: [[Float]]
+    /// Held-out recordings: scored at each validation; with them, `keepBest` keeps the
+    /// weights that match these best (out-of-domain audio is what the spectral stage is for).
+    public let realValidation: [[Float]]
     public let options: TrainingOptions
     public let loss: MultiScaleSpectralLoss
     public private(set) var step = 0
     public private(set) var records: [TrainingRecord] = []
     /// The kept weights and their validation spectral loss (with `keepBest`).
     public private(set) var best: (step: Int, loss: Double, weights: [Float])?
+    /// Steps whose gradient was not finite (their update was skipped).
+    public private(set) var skippedSteps = 0
+    private var consecutiveSkips = 0
     var weights: [Double]
     var optimiser: Adam
     private var epochCache: (epoch: Int, batches: [[Int]])?
     private lazy var validationRows: [Int] = Array(data.rows(.validation).prefix(options.validationSize))
 
     public init(estimator: ParameterEstimator, synth: any Synth, data: DatasetReader, real: [[Float]] = [],
-                options: TrainingOptions, loss: MultiScaleSpectralLoss = .ddsp(),
+                realValidation: [[Float]] = [], options: TrainingOptions, loss: MultiScaleSpectralLoss = .ddsp(),
                 resume: Checkpoint.TrainingState? = nil, moments: (m: [Double], v: [Double])? = nil) throws {
         guard data.info.synth == estimator.synthName else {
             throw EstimatorError.incompatible("the dataset holds \(data.info.synth) examples, the model is for \(estimator.synthName)")
@@ -89,6 +97,7 @@ public final class EstimatorTrainer {
         self.synth = synth
         self.data = data
         self.real = real
+        self.realValidation = realValidation
         self.options = options
         self.loss = loss
         weights = estimator.weights.map(Double.init)
@@ -159,15 +168,37 @@ public final class EstimatorTrainer {
             for i in dPrediction.indices { dPrediction[i] += dControls.values[i] }
         }
         let gradient = pullback(Tensor(shape: prediction.shape, values: dPrediction)).weights
+        // A non-finite gradient (a synth or loss overflowing on some extreme prediction) skips
+        // the update; many in a row mean training has diverged.
         guard gradient.allSatisfy(\.isFinite) else {
-            throw EstimatorError.incompatible("training diverged at step \(step): non-finite gradient (lower --learning-rate)")
+            skippedSteps += 1
+            consecutiveSkips += 1
+            guard consecutiveSkips < 10 else {
+                throw EstimatorError.incompatible("training diverged at step \(step): 10 non-finite gradients in a row (lower the learning rate)")
+            }
+            step += 1
+            return (parameterLoss, spectralLoss)
         }
+        consecutiveSkips = 0
         optimiser.learningRate = options.learningRate * schedule.multiplier(step: step)
         optimiser.update(&weights, gradient: gradient.map(Double.init))
         estimator.weights = weights.map { Float($0) }
         step += 1
         return (parameterLoss, spectralLoss)
     }
+
+    /// Mean spectral loss of the estimator's matches to the held-out recordings (nil without).
+    public func validateReal() -> Double? {
+        guard !realValidation.isEmpty else { return nil }
+        let n = estimator.sampleCount
+        let input = AudioBatch(batchSize: realValidation.count, sampleCount: n, samples: Array(realValidation.joined()))
+        let rendered = synth.render(estimator.predict(input), RenderRequest(sampleCount: n))
+        return loss.values(rendered, input).reduce(0.0) { $0 + Double($1) } / Double(realValidation.count)
+    }
+
+    /// What `keepBest` minimises: the held-out recordings' spectral loss if there are any,
+    /// else the synthetic validation spectral loss.
+    func selectionLoss(_ synthetic: Double, _ real: Double?) -> Double { real ?? synthetic }
 
     /// Mean parameter MSE and mean spectral loss of the estimator on the validation rows.
     public func validate() throws -> (parameter: Double, spectral: Double) {
@@ -194,24 +225,26 @@ public final class EstimatorTrainer {
         var bar = ProgressBar("train \(options.stage.rawValue)", total: options.steps)
         var recent: [(Double?, Double?)] = []
         if options.keepBest && best == nil {
-            let v = try validate()
-            best = (step, v.spectral, estimator.weights)
+            let v = try validate(), r = validateReal()
+            best = (step, selectionLoss(v.spectral, r), estimator.weights)
             records.append(TrainingRecord(step: step, learningRate: 0, parameterLoss: nil, spectralLoss: nil,
-                                          validationParameterLoss: v.parameter, validationSpectralLoss: v.spectral, seconds: 0))
+                                          validationParameterLoss: v.parameter, validationSpectralLoss: v.spectral,
+                                          validationRealSpectralLoss: r, seconds: 0))
         }
         while step < options.steps {
             let losses = try trainStep()
             recent.append(losses)
             let last = step == options.steps
             if step % options.validationEvery == 0 || last {
-                let v = try validate()
+                let v = try validate(), r = validateReal()
                 func mean(_ xs: [Double?]) -> Double? { let c = xs.compactMap { $0 }; return c.isEmpty ? nil : c.reduce(0, +) / Double(c.count) }
                 records.append(TrainingRecord(step: step, learningRate: optimiser.learningRate, parameterLoss: mean(recent.map(\.0)),
                                               spectralLoss: mean(recent.map(\.1)), validationParameterLoss: v.parameter,
-                                              validationSpectralLoss: v.spectral,
+                                              validationSpectralLoss: v.spectral, validationRealSpectralLoss: r,
                                               seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9))
                 recent.removeAll()
-                if options.keepBest, v.spectral < best?.loss ?? .infinity { best = (step, v.spectral, estimator.weights) }
+                let selected = selectionLoss(v.spectral, r)
+                if options.keepBest, selected < best?.loss ?? .infinity { best = (step, selected, estimator.weights) }
             }
             if last, options.keepBest, let best { estimator.weights = best.weights }
             if step % options.checkpointEvery == 0 || last {
@@ -236,12 +269,12 @@ public final class EstimatorTrainer {
 
     public func writeLog(_ path: String) throws {
         var csv = CSVWriter(path: path, header: ["stage", "step", "learning_rate", "parameter_loss", "spectral_loss",
-                                                 "validation_parameter_loss", "validation_spectral_loss", "seconds"])
+                                                 "validation_parameter_loss", "validation_spectral_loss", "validation_real_spectral_loss", "seconds"])
         for line in previousLog { csv.row([line]) }
         for r in records {
             func f(_ x: Double?) -> String { x.map { String(format: "%.7g", $0) } ?? "" }
             csv.row([options.stage.rawValue, r.step, f(r.learningRate), f(r.parameterLoss), f(r.spectralLoss),
-                     f(r.validationParameterLoss), f(r.validationSpectralLoss), String(format: "%.2f", r.seconds)])
+                     f(r.validationParameterLoss), f(r.validationSpectralLoss), f(r.validationRealSpectralLoss), String(format: "%.2f", r.seconds)])
         }
         try csv.finish()
     }

@@ -25,7 +25,7 @@ struct FrequencyEstimationStudy: ParsableCommand {
 
     @OptionGroup var options: StudyOptions
     @Option(parsing: .upToNextOption, help: "Numbers of sinusoids.") var counts: [Int] = [1, 2, 4, 8]
-    @Option(help: "Trials per configuration.") var trials: Int = 64
+    @Option(help: "Trials per configuration.") var trials: Int = 48
     @Option(help: "Samples per signal.") var length: Int = 1024
     @Option(help: "Adam steps per trial.") var steps: Int = 5000
     @Option(help: "Adam learning rate.") var learningRate: Double = 1e-3

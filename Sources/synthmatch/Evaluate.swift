@@ -26,6 +26,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Methods, comma-separated: \(MatchMethod.allCases.map(\.rawValue).joined(separator: ","))") var methods: String =
         MatchMethod.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Gradient restarts (matcher and gradient).") var restarts: Int = 4
+    @Option(help: "Refinement learning rate (matcher and gradient).") var learningRate: Double = 0.05
     @Option(help: "Output path without extension.") var out: String
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "No progress bar.") var quiet = false
@@ -73,6 +74,7 @@ struct Evaluate: ParsableCommand {
         let module = try SynthRegistry.make(synth, sampleRate: rate)
         var evaluator = MatchEvaluator(synth: module, estimator: estimator, sampleCount: n, budget: budget)
         evaluator.restarts = restarts
+        evaluator.learningRate = learningRate
         let active = chosen.filter { estimator != nil || ($0 != .matcher && $0 != .estimate) }
 
         var csv = CSVWriter(path: out + ".csv", header: ["target", "method", "seconds", "evaluations"] + MatchMetrics.names + ["param_mae"])

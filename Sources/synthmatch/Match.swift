@@ -25,7 +25,7 @@ struct Match: ParsableCommand {
     @Flag(help: "Ignore any model: refine from random starts.") var noModel = false
     @Option(help: "Refinement steps.") var steps: Int = 300
     @Option(help: "Refinements run side by side (the estimate and perturbations of it).") var restarts: Int = 4
-    @Option(help: "Refinement learning rate (Adam, on the parameters' logits).") var learningRate: Double = 0.02
+    @Option(help: "Refinement learning rate (Adam, on the parameters' logits).") var learningRate: Double = 0.05
     @Option(help: "Seconds of audio to match when there is no model.") var duration: Double = 1
     @Option(help: "Sample rate when there is no model.") var sampleRate: Double = 16000
     @Option(help: "Seed of the perturbations / random starts.") var seed: UInt64 = 0

@@ -12,7 +12,8 @@ struct Train: ParsableCommand {
         discussion: """
             Stage 1 (--steps) fits the network to the dataset's parameters; stage 2 (--spectral-steps) back-propagates the
             multi-scale spectral loss through the synth, on the dataset's audio and, with --real, on recordings (half of
-            each batch), and keeps the weights with the best validation spectral loss (its starting weights included). The model is checkpointed to --out every --checkpoint-every steps (atomically) and a CSV log
+            each batch), and keeps the weights with the best validation spectral loss (its starting weights included), on
+            recordings held out from --real (every 10th by name) when given, else on the dataset's validation split. The model is checkpointed to --out every --checkpoint-every steps (atomically) and a CSV log
             is written beside it (MODEL.csv); --resume continues an interrupted run from the checkpoint. The finished
             model is saved without the optimiser state (--initial MODEL trains it further).
             Example: synthmatch train --synth subtractive --data sub.h5 --out models/subtractive.h5
@@ -64,7 +65,10 @@ struct Train: ParsableCommand {
             }
         } else if let initial {
             estimator = try Checkpoint.load(initial, expecting: module.parameters).estimator
-            previousLog = readLog((initial as NSString).deletingPathExtension + ".csv")
+            // Keep the earlier stages' log lines (from --log if it exists, else beside the model).
+            let earlier = FileManager.default.fileExists(atPath: logPath) ? logPath : (initial as NSString).deletingPathExtension + ".csv"
+            let rerun = Set((steps > 0 ? ["parameter"] : []) + (spectralSteps > 0 ? ["spectral"] : []))
+            previousLog = readLog(earlier).filter { !rerun.contains(String($0.prefix { $0 != "," })) }
         } else {
             estimator = try ParameterEstimator(synthName: synth, parameters: module.parameters, sampleRate: reader.info.sampleRate,
                                                sampleCount: reader.info.sampleCount, seed: seed)
@@ -72,13 +76,16 @@ struct Train: ParsableCommand {
             estimator.fitFeatureStatistics(AudioBatch(batchSize: sample.audio.count / reader.info.sampleCount,
                                                       sampleCount: reader.info.sampleCount, samples: sample.audio))
         }
-        var realClips: [[Float]] = []
+        var realClips: [[Float]] = [], realValidation: [[Float]] = []
         if let real {
             let folder = try AudioFile.readFolder(real, sampleRate: estimator.sampleRate)
             for (name, error) in folder.failures { FileHandle.standardError.write("train: skipping \(name): \(error)\n".data(using: .utf8)!) }
-            realClips = folder.clips.map { estimator.fitted($0.audio.samples) }
-            guard !realClips.isEmpty else { throw ValidationError("\(real): no readable recordings") }
-            print("train: \(realClips.count) recordings from \(real) for stage 2")
+            let clips = folder.clips.map { estimator.fitted($0.audio.samples) }
+            guard clips.count >= 2 else { throw ValidationError("\(real): fewer than two readable recordings") }
+            // Every 10th recording (by name) is held out to choose the stage's weights.
+            for (i, clip) in clips.enumerated() { if i % 10 == 9 { realValidation.append(clip) } else { realClips.append(clip) } }
+            if realValidation.isEmpty { realValidation.append(realClips.removeLast()) }
+            print("train: \(realClips.count) recordings from \(real) for stage 2, \(realValidation.count) held out")
         }
         print("train: \(synth), \(estimator.network.weightCount) weights, \(reader.rows(.train).count) training / \(reader.rows(.validation).count) validation examples")
 
@@ -106,6 +113,7 @@ struct Train: ParsableCommand {
                 if resumeState.stage == stage.rawValue { (state, stateMoments) = (resumeState, moments) }
             }
             let trainer = try EstimatorTrainer(estimator: estimator, synth: module, data: reader, real: stage == .spectral ? realClips : [],
+                                               realValidation: stage == .spectral ? realValidation : [],
                                                options: options, resume: state, moments: stateMoments)
             trainer.previousLog = previousLog
             if trainer.step < stageSteps {
@@ -117,8 +125,11 @@ struct Train: ParsableCommand {
                 print(String(format: "stage %@: step %d, validation parameter MSE %.5f, spectral loss %.4f",
                              stage.rawValue, last.step, last.validationParameterLoss ?? .nan, last.validationSpectralLoss ?? .nan))
             }
+            if trainer.skippedSteps > 0 {
+                print("stage \(stage.rawValue): \(trainer.skippedSteps) steps skipped (non-finite gradient)")
+            }
             if let best = trainer.best {
-                print(String(format: "stage %@: kept the weights of step %d (validation spectral loss %.4f)", stage.rawValue, best.step, best.loss))
+                print(String(format: "stage %@: kept the weights of step %d (selection spectral loss %.4f)", stage.rawValue, best.step, best.loss))
             }
         }
         // The finished model without Adam's moments (a third of the size); continue training
@@ -127,9 +138,14 @@ struct Train: ParsableCommand {
         print("wrote \(out) and \(logPath)")
     }
 
-    /// Data lines of an existing training log (none if absent).
+    /// Data lines of an existing training log (none if absent), in the current column layout
+    /// (logs written before the held-out-recordings column get an empty one).
     func readLog(_ path: String) -> [String] {
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return [] }
-        return text.split(separator: "\n").dropFirst().map(String.init)
+        return text.split(separator: "\n").dropFirst().map { line in
+            var fields = line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+            if fields.count == 8 { fields.insert("", at: 7) }
+            return fields.joined(separator: ",")
+        }
     }
 }

@@ -152,14 +152,17 @@ final class EstimatorTests: XCTestCase {
         options.validationSize = 4
         options.keepBest = true
         let real = [(0..<2048).map { Float(0.2 * sin(Double($0) * 0.07)) }]
-        let trainer = try EstimatorTrainer(estimator: estimator, synth: synth, data: data, real: real, options: options)
+        let heldOut = [(0..<2048).map { Float(0.3 * sin(Double($0) * 0.05)) }]
+        let trainer = try EstimatorTrainer(estimator: estimator, synth: synth, data: data, real: real, realValidation: heldOut, options: options)
         try trainer.train(checkpoint: path("s.h5"), log: path("s.csv"), progress: false)
-        // Validated before the first step too; the kept weights are the best validated ones.
+        // Validated before the first step too; the kept weights are those that matched the
+        // held-out recordings best.
         XCTAssertEqual(trainer.records.map(\.step), [0, 2, 4])
         let best = try XCTUnwrap(trainer.best)
-        XCTAssertEqual(best.loss, trainer.records.compactMap(\.validationSpectralLoss).min())
+        XCTAssertEqual(trainer.records.compactMap(\.validationRealSpectralLoss).count, 3)
+        XCTAssertEqual(best.loss, trainer.records.compactMap(\.validationRealSpectralLoss).min())
         XCTAssertEqual(trainer.estimator.weights, best.weights)
-        XCTAssertEqual(try trainer.validate().spectral, best.loss, accuracy: 1e-9)
+        XCTAssertEqual(try XCTUnwrap(trainer.validateReal()), best.loss, accuracy: 1e-9)
         XCTAssertEqual(try Checkpoint.load(path("s.h5")).estimator.weights, best.weights)
         XCTAssertTrue(trainer.records.dropFirst().allSatisfy { ($0.spectralLoss ?? .nan).isFinite && ($0.parameterLoss ?? .nan).isFinite })
         let log = try String(contentsOfFile: path("s.csv"), encoding: .utf8).split(separator: "\n")

@@ -64,11 +64,7 @@ final class MatcherTests: XCTestCase {
     /// the result is never worse than the estimate.
     func testRefinementStartsFromTheEstimate() throws {
         let synth = SubtractiveSynth()
-        var configuration = EstimatorConfiguration()
-        configuration.channels = [4]
-        configuration.hidden = 8
-        let untrained = try ParameterEstimator(synthName: synth.name, parameters: synth.parameters, sampleRate: 16000,
-                                               sampleCount: 4096, configuration: configuration, seed: 3)
+        let untrained = try tinyEstimator(for: synth, sampleCount: 4096, seed: 3)
         let target = signal(4096)
         var estimator = untrained
         estimator.fitFeatureStatistics(AudioBatch(batchSize: 1, sampleCount: 4096, samples: target))

@@ -95,6 +95,20 @@ final class MultiScaleSpectralLossTests: XCTestCase {
         }
     }
 
+    /// A nearly silent float32 prediction (magnitudes down to subnormals) still gets a finite
+    /// gradient: subnormal magnitudes count as zero for the log, and the magnitude's
+    /// derivative is taken as a unit direction (no 1 / |X|^2 overflow).
+    func testNearlySilentFloat32PredictionsHaveFiniteGradients() {
+        let n = 4096
+        let target = AudioBatch<Float>(batchSize: 1, sampleCount: n, samples: (0..<n).map { Float(0.3 * sin(Double($0) * 0.1)) })
+        for level: Float in [1e-20, 1e-30, 1e-38, 0] {
+            let prediction = AudioBatch<Float>(batchSize: 1, sampleCount: n, samples: (0..<n).map { level * Float(sin(Double($0) * 0.37)) })
+            let (values, gradient) = MultiScaleSpectralLoss.ddsp().valuesWithGradient(prediction, target)
+            XCTAssertTrue(values[0].isFinite, "level \(level)")
+            XCTAssertTrue(gradient.samples.allSatisfy(\.isFinite), "level \(level)")
+        }
+    }
+
     func testTooShortSignalsAreRejectedWithAClearError() {
         XCTAssertThrowsError(try MultiScaleSpectralLoss.auraloss().validate(sampleCount: 500)) { error in
             XCTAssertTrue("\(error)".contains("500 samples are too few"), "\(error)")

@@ -78,11 +78,7 @@ final class EvaluatorTests: XCTestCase {
     /// respects the time budget (to a step's granularity).
     func testEveryMethodRunsWithinItsBudget() throws {
         let synth = SubtractiveSynth()
-        var configuration = EstimatorConfiguration()
-        configuration.channels = [4]
-        configuration.hidden = 8
-        let estimator = try ParameterEstimator(synthName: synth.name, parameters: synth.parameters, sampleRate: 16000,
-                                               sampleCount: 2048, configuration: configuration)
+        let estimator = try tinyEstimator(for: synth, sampleCount: 2048)
         let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
         let target = synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 2048)).samples
         var evaluator = MatchEvaluator(synth: synth, estimator: estimator, sampleCount: 2048, budget: 0.5)

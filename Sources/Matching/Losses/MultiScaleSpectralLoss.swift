@@ -217,7 +217,9 @@ struct SingleResolution<T: SynthScalar> {
         let wLin = T(loss.linearWeight), wLog = T(loss.logWeight), wSC = T(loss.convergenceWeight)
         func logOf(_ v: T) -> (value: T, slope: T) {
             switch loss.logarithm {
-            case .safe(let eps): return v > 0 ? (T.log(v), 1 / v) : (T.log(T(eps)), 0)
+            // Subnormal magnitudes count as zero, as in TensorFlow (which flushes them on CPU):
+            // 1 / v would overflow float32.
+            case .safe(let eps): return v >= T.leastNormalMagnitude ? (T.log(v), 1 / v) : (T.log(T(eps)), 0)
             case .offset(let eps): return (T.log(v + T(eps)), 1 / (v + T(eps)))
             }
         }
@@ -260,9 +262,10 @@ struct SingleResolution<T: SynthScalar> {
                 let re = xSpec[2 * i], im = xSpec[2 * i + 1]
                 let p = re * re + im * im
                 if p > floor, p > 0 {
-                    let k = scale * dMag[i] / xMag[i]
-                    dSpec[2 * i] = k * re
-                    dSpec[2 * i + 1] = k * im
+                    // Unit direction first: dMag / |X| alone can overflow float32 for tiny |X|.
+                    let k = scale * dMag[i]
+                    dSpec[2 * i] = k * (re / xMag[i])
+                    dSpec[2 * i + 1] = k * (im / xMag[i])
                 }
             }
             dSpec.withUnsafeMutableBufferPointer { stft.accumulateAdjoint($0.baseAddress!, into: gradient) }

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Prints the README's study tables (markdown) from the CSVs the studies write:
+results/landscape/basins.csv, results/frequency/summary.csv, results/gradients/*.csv and
+results/bench/scaling.csv. Usage: python3 Experiments/study_tables.py [landscape|frequency|gradients|scaling]"""
+import csv
+import sys
+from collections import defaultdict
+
+
+def load(path):
+    with open(path) as f:
+        return list(csv.DictReader(f))
+
+
+def landscape():
+    rows = load("results/landscape/basins.csv")
+    losses = list(dict.fromkeys(r["loss_name"] for r in rows))
+    print("| signal | " + " | ".join(l.replace("_", " ") for l in losses) + " |")
+    print("|---|" + "---|" * len(losses))
+    for sig in dict.fromkeys(r["signal"] for r in rows):
+        cells = []
+        for l in losses:
+            rs = [r for r in rows if r["signal"] == sig and r["loss_name"] == l]
+            w = [r for r in rs if float(r["target_f0"]) == 220][0]
+            frac = sum(float(r["converges_fraction"]) for r in rs) / len(rs)
+            toward = sum(float(r["points_toward_fraction"]) for r in rs) / len(rs)
+            cells.append(f"{float(w['basin_low_cents']):+.0f}..{float(w['basin_high_cents']):+.0f} ({100 * frac:.0f}% / {100 * toward:.0f}%)")
+        print(f"| {sig.replace('_', ' ')} | " + " | ".join(cells) + " |")
+
+
+def frequency():
+    rows = load("results/frequency/summary.csv")
+    configs = [("real", "mse"), ("real", "fft_l1"), ("surrogate", "mse"), ("surrogate", "fft_l1")]
+    print("| sinusoids | " + " | ".join(f"{m}, {l.replace('_', ' ').upper()}" for m, l in configs) + " |")
+    print("|---|" + "---|" * len(configs))
+    for k in dict.fromkeys(r["sinusoids"] for r in rows):
+        cells = []
+        for m, l in configs:
+            r = [x for x in rows if x["sinusoids"] == k and x["model"] == m and x["loss"] == l][0]
+            cells.append(f"{100 * float(r['success_rate']):.0f}% ({float(r['median_frequency_mse_db']):.0f} dB)")
+        print(f"| {k} | " + " | ".join(cells) + " |")
+
+
+def gradients():
+    rows = load("results/gradients/accuracy_summary.csv")
+    matching = {(r["module"], r["loss"], r["estimator"]): r for r in load("results/gradients/matching.csv")}
+    estimators = list(dict.fromkeys(r["estimator"] for r in rows))
+    for loss in dict.fromkeys(r["loss"] for r in rows):
+        print(f"\nLoss `{loss}`: cosine similarity to the float64 adjoint (mean over points) / time per gradient relative to the float32 adjoint / final loss after equal-time matching (start loss in the module column)\n")
+        print("| module | " + " | ".join(estimators) + " |")
+        print("|---|" + "---|" * len(estimators))
+        for module in dict.fromkeys(r["module"] for r in rows):
+            cells = []
+            start = None
+            for e in estimators:
+                r = [x for x in rows if x["module"] == module and x["loss"] == loss and x["estimator"] == e]
+                m = matching.get((module, loss, e))
+                if m:
+                    start = float(m["start_loss"])
+                if not r:
+                    cells.append("-")
+                    continue
+                r = r[0]
+                speed = float(r["speed_vs_adjoint"])
+                final = f" / {float(m['best_loss']):.3g}" if m else ""
+                cells.append(f"{float(r['mean_cosine_similarity']):.3f} / {1 / speed:.1f}x{final}")
+            label = f"{module} ({start:.3g})" if start is not None else module
+            print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+def scaling():
+    rows = load("results/bench/scaling.csv")
+    batches = sorted({int(r["batch"]) for r in rows if r["subject"] != "dataset"})
+    threads = sorted({int(r["threads"]) for r in rows})
+    print("| subject | pass | " + " | ".join(f"batch {b}, {t} thr" for t in threads for b in batches) + " |")
+    print("|---|---|" + "---|" * (len(batches) * len(threads)))
+    table = defaultdict(dict)
+    for r in rows:
+        if r["subject"] == "dataset":
+            continue
+        table[(r["subject"], r["pass"])][(int(r["threads"]), int(r["batch"]))] = float(r["realtime_factor"])
+    for (subject, p), cells in table.items():
+        print(f"| {subject} | {p} | " + " | ".join(f"{cells.get((t, b), float('nan')):.0f}" for t in threads for b in batches) + " |")
+    for r in rows:
+        if r["subject"] == "dataset":
+            print(f"\ndataset generation, {r['threads']} thread(s): {float(r['realtime_factor']):.0f}x real time "
+                  f"({float(r['batch']) / float(r['wall_seconds']):.0f} examples/s of 1 s)")
+
+
+if __name__ == "__main__":
+    wanted = sys.argv[1:] or ["landscape", "frequency", "gradients", "scaling"]
+    for name in wanted:
+        print(f"\n## {name}\n")
+        globals()[name]()
