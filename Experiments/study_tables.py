@@ -43,29 +43,40 @@ def frequency():
 
 def gradients():
     rows = load("results/gradients/accuracy_summary.csv")
-    matching = {(r["module"], r["loss"], r["estimator"]): r for r in load("results/gradients/matching.csv")}
+    runs = defaultdict(list)
+    for r in load("results/gradients/matching.csv"):
+        runs[(r["module"], r["loss"], r["estimator"])].append(r)
     estimators = list(dict.fromkeys(r["estimator"] for r in rows))
     for loss in dict.fromkeys(r["loss"] for r in rows):
-        print(f"\nLoss `{loss}`: cosine similarity to the float64 adjoint (mean over points) / time per gradient relative to the float32 adjoint / final loss after equal-time matching (start loss in the module column)\n")
+        print(f"\nLoss `{loss}`: cosine similarity to the float64 adjoint (mean over points) / time per gradient "
+              f"relative to the float32 adjoint / mean best loss of the equal-time matching runs (mean start loss "
+              f"in the module column)\n")
         print("| module | " + " | ".join(estimators) + " |")
         print("|---|" + "---|" * len(estimators))
         for module in dict.fromkeys(r["module"] for r in rows):
-            cells = []
-            start = None
+            cells, start = [], None
             for e in estimators:
                 r = [x for x in rows if x["module"] == module and x["loss"] == loss and x["estimator"] == e]
-                m = matching.get((module, loss, e))
+                m = runs.get((module, loss, e), [])
                 if m:
-                    start = float(m["start_loss"])
+                    start = sum(float(x["start_loss"]) for x in m) / len(m)
                 if not r:
                     cells.append("-")
                     continue
-                r = r[0]
-                speed = float(r["speed_vs_adjoint"])
-                final = f" / {float(m['best_loss']):.3g}" if m else ""
-                cells.append(f"{float(r['mean_cosine_similarity']):.3f} / {1 / speed:.1f}x{final}")
+                final = f" / {sum(float(x['best_loss']) for x in m) / len(m):.3g}" if m else ""
+                cells.append(f"{float(r[0]['mean_cosine_similarity']):.3f} / {1 / float(r[0]['speed_vs_adjoint']):.1f}x{final}")
             label = f"{module} ({start:.3g})" if start is not None else module
             print(f"| {label} | " + " | ".join(cells) + " |")
+    # Which estimator reached the lowest loss in each matching run.
+    wins = defaultdict(lambda: defaultdict(int))
+    groups = defaultdict(list)
+    for (module, loss, e), rs in runs.items():
+        for r in rs:
+            groups[(module, loss, r["run"])].append((float(r["best_loss"]), e))
+    for (module, loss, run), entries in groups.items():
+        wins[loss][min(entries)[1]] += 1
+    for loss, counts in wins.items():
+        print(f"\nBest estimator per matching run, `{loss}`: " + ", ".join(f"{e} {n}" for e, n in sorted(counts.items(), key=lambda x: -x[1])))
 
 
 def scaling():
