@@ -32,6 +32,14 @@ public struct MonoAudio: Sendable, Equatable {
     public var sampleRate: Double
     public init(samples: [Float], sampleRate: Double) { self.samples = samples; self.sampleRate = sampleRate }
     public var durationSeconds: Double { Double(samples.count) / sampleRate }
+
+    /// The first `count` samples, zero-padded when shorter: how a recording is fitted to a
+    /// model's fixed length (a note's onset carries most of what identifies it).
+    public func fitted(to count: Int) -> [Float] { Self.fitted(samples, to: count) }
+
+    public static func fitted(_ samples: [Float], to count: Int) -> [Float] {
+        samples.count >= count ? Array(samples[0..<count]) : samples + [Float](repeating: 0, count: count - samples.count)
+    }
 }
 
 public enum SampleFormat: Sendable {

@@ -107,17 +107,12 @@ public final class HDF5File {
         defer { H5Tclose(type) }
         H5Tset_size(type, chdf5_variable())
         H5Tset_cset(type, H5T_CSET_UTF8)
-        let space = H5Screate(H5S_SCALAR)
-        defer { H5Sclose(space) }
-        if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
-        let attribute = H5Acreate2(id, name, type, space, chdf5_p_default(), chdf5_p_default())
-        guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
-        defer { H5Aclose(attribute) }
-        let status = value.withCString { c -> herr_t in
-            var pointer: UnsafePointer<CChar>? = c
-            return H5Awrite(attribute, type, &pointer)
+        try withNewAttribute(name, type: type) { attribute in
+            value.withCString { c -> herr_t in
+                var pointer: UnsafePointer<CChar>? = c
+                return H5Awrite(attribute, type, &pointer)
+            }
         }
-        guard status >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
     }
 
     public func stringAttribute(_ name: String) throws -> String {
@@ -204,14 +199,20 @@ public final class HDF5File {
 
     /// One numeric scalar attribute (replacing any of the same name).
     private func writeScalar<V: BitwiseCopyable>(_ name: String, _ value: V, type: hid_t) throws {
+        var v = value
+        try withNewAttribute(name, type: type) { H5Awrite($0, type, &v) }
+    }
+
+    /// Creates a scalar attribute `name` of `type` on the root group (replacing any of that
+    /// name) and writes it with `write`, which returns the HDF5 status.
+    private func withNewAttribute(_ name: String, type: hid_t, _ write: (hid_t) -> herr_t) throws {
         let space = H5Screate(H5S_SCALAR)
         defer { H5Sclose(space) }
         if H5Aexists(id, name) > 0 { H5Adelete(id, name) }
         let attribute = H5Acreate2(id, name, type, space, chdf5_p_default(), chdf5_p_default())
         guard attribute >= 0 else { throw HDF5Error(path: path, operation: "create attribute \(name)") }
         defer { H5Aclose(attribute) }
-        var v = value
-        guard H5Awrite(attribute, type, &v) >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
+        guard write(attribute) >= 0 else { throw HDF5Error(path: path, operation: "write attribute \(name)") }
     }
 
     private func readScalar<V: BitwiseCopyable>(_ name: String, _ initial: V, type: hid_t) throws -> V {

@@ -108,9 +108,6 @@ public struct ParameterEstimator: Sendable {
         return Controls(layout: layout, batchSize: audio.batchSize, values: y.values)
     }
 
-    /// A recording made to the model's length: the first `sampleCount` samples, zero-padded
-    /// when shorter (a note's onset carries most of what identifies it).
-    public func fitted(_ samples: [Float]) -> [Float] {
-        samples.count >= sampleCount ? Array(samples[0..<sampleCount]) : samples + [Float](repeating: 0, count: sampleCount - samples.count)
-    }
+    /// A recording made to the model's length (`MonoAudio.fitted`).
+    public func fitted(_ samples: [Float]) -> [Float] { MonoAudio.fitted(samples, to: sampleCount) }
 }

@@ -76,6 +76,8 @@ public final class EstimatorTrainer {
     var weights: [Double]
     var optimiser: Adam
     private var epochCache: (epoch: Int, batches: [[Int]])?
+    /// Examples in the training split (hashing every index: computed once, not per step).
+    private let trainCount: Int
     private lazy var validationRows: [Int] = Array(data.rows(.validation).prefix(options.validationSize))
 
     public init(estimator: ParameterEstimator, synth: any Synth, data: DatasetReader, real: [[Float]] = [],
@@ -89,8 +91,9 @@ public final class EstimatorTrainer {
             throw EstimatorError.incompatible("the dataset (\(data.info.parameterCount) parameters, \(data.info.sampleCount) samples at \(data.info.sampleRate) Hz) does not fit the model (\(estimator.parameters.count), \(estimator.sampleCount) at \(estimator.sampleRate) Hz)")
         }
         guard synth.parameters == estimator.parameters else { throw EstimatorError.incompatible("\(synth.name)'s parameters differ from the model's") }
-        guard data.rows(.train).count >= options.batchSize else {
-            throw EstimatorError.incompatible("the dataset's training split has \(data.rows(.train).count) examples, fewer than one batch of \(options.batchSize)")
+        trainCount = data.rows(.train).count
+        guard trainCount >= options.batchSize else {
+            throw EstimatorError.incompatible("the dataset's training split has \(trainCount) examples, fewer than one batch of \(options.batchSize)")
         }
         try loss.validate(sampleCount: estimator.sampleCount)
         self.estimator = estimator
@@ -114,7 +117,7 @@ public final class EstimatorTrainer {
 
     /// Rows of training batch `step`.
     func batchRows(_ step: Int) -> [Int] {
-        let perEpoch = data.rows(.train).count / options.batchSize
+        let perEpoch = trainCount / options.batchSize
         let epoch = step / perEpoch
         if epochCache?.epoch != epoch {
             epochCache = (epoch, data.batches(.train, batchSize: options.batchSize, epoch: epoch, seed: options.seed, dropLast: true))

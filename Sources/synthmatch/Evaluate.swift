@@ -64,8 +64,7 @@ struct Evaluate: ParsableCommand {
             let folder = try AudioFile.readFolder(targets, sampleRate: rate)
             for (name, error) in folder.failures { FileHandle.standardError.write("evaluate: skipping \(name): \(error)\n".data(using: .utf8)!) }
             for clip in folder.clips.prefix(count) {
-                let s = clip.audio.samples
-                let fitted = s.count >= n ? Array(s[0..<n]) : s + [Float](repeating: 0, count: n - s.count)
+                let fitted = clip.audio.fitted(to: n)
                 guard fitted.contains(where: { abs($0) > 1e-5 }) else { FileHandle.standardError.write("evaluate: skipping \(clip.name): silent\n".data(using: .utf8)!); continue }
                 items.append((clip.name, fitted, nil))
             }

@@ -49,8 +49,7 @@ struct Match: ParsableCommand {
             throw ValidationError("\(modelPath!) was trained for another version of \(synth)'s parameters; retrain it")
         }
         let audio = try AudioFile.read(target, sampleRate: rate)
-        var samples = audio.samples
-        samples = samples.count >= count ? Array(samples[0..<count]) : samples + [Float](repeating: 0, count: count - samples.count)
+        let samples = audio.fitted(to: count)
         let rms = (samples.reduce(0) { $0 + Double($1 * $1) } / Double(count)).squareRoot()
         guard rms > 1e-5 else { throw ValidationError("\(target): the first \(count) samples are silent (RMS \(rms)); nothing to match") }
         var options = MatchOptions()
