@@ -39,3 +39,26 @@ final class WassersteinTests: XCTestCase {
         XCTAssertLessThan(report.relativeError, 1e-4, "\(report)")
     }
 }
+
+final class WaveformLossTests: XCTestCase {
+    func testValuesAndGradientsAgainstClosedFormsAndFiniteDifferences() {
+        let p = AudioBatch<Double>(batchSize: 2, sampleCount: 4, samples: [1, -2, 3, 0.5, 0, 0, 1, 1])
+        let t = AudioBatch<Double>(batchSize: 2, sampleCount: 4, samples: [0, 0, 1, 1, 0, 0, 0, 0])
+        // Item 0: errors 1, -2, 2, -0.5 -> L1 mean 5.5/4, L2 mean 9.25/4; item 1: errors 0, 0, 1, 1.
+        XCTAssertEqual(WaveformLoss(.l1).values(p, t), [5.5 / 4, 0.5])
+        XCTAssertEqual(WaveformLoss(.l2).values(p, t), [9.25 / 4, 0.5])
+        var random = CounterRandom(seed: 6, index: 0)
+        let n = 64
+        let target = AudioBatch(batchSize: 2, sampleCount: n, samples: (0..<(2 * n)).map { _ in random.normal() })
+        let x = (0..<(2 * n)).map { _ in random.normal() }
+        for loss in [WaveformLoss(.l1), WaveformLoss(.l2)] {
+            let report = GradientCheck.check(at: x,
+                function: { v in loss.values(AudioBatch(batchSize: 2, sampleCount: n, samples: v), target) },
+                vectorJacobianProduct: { v, w in
+                    let g = loss.valuesWithGradient(AudioBatch(batchSize: 2, sampleCount: n, samples: v), target).gradient
+                    return (0..<(2 * n)).map { g.samples[$0] * w[$0 / n] }
+                })
+            XCTAssertLessThan(report.relativeError, 1e-4, "\(loss.norm): \(report)")
+        }
+    }
+}
