@@ -3,17 +3,15 @@ import DSP
 import Foundation
 import Synths
 
-/// The harmonic bank (`HarmonicOscillatorBank`) for one static note, written as a plain
-/// scalar loop and differentiated by the Swift compiler (`@differentiable(reverse)`): the
-/// automatic-differentiation contender of the gradient-estimator benchmark (`bench
-/// gradients`). It reads the bank's normalised controls for one frame (amplitude, K
+/// The harmonic bank (`HarmonicOscillatorBank`) for one static note as a scalar loop
+/// (`ScalarLoopSynth`). It reads the bank's normalised controls for one frame (amplitude, K
 /// harmonic weights, f0; every frame equal), maps them as the bank's specs do, and renders
 ///
 ///     y[n] = A sum_k [k f0 < sr/2] (e_k / sum_j [j f0 < sr/2] e_j) sin(k 2 pi f0 (n + 1) / sr)
 ///
 /// which equals the bank's output for constant controls (test). Deliberately naive: this is
 /// what the exact hand-written adjoint is measured against, not a fast path.
-public struct AutodiffHarmonic: Sendable {
+public struct AutodiffHarmonic: ScalarLoopSynth {
     public let harmonicCount: Int
     public let sampleRate: Double
     public let sampleCount: Int
@@ -27,26 +25,20 @@ public struct AutodiffHarmonic: Sendable {
         specs = HarmonicOscillatorBank(sampleRate: sampleRate, harmonicCount: harmonicCount).parameters
     }
 
-    /// Audio and the pullback from dL/dy to dL/d(controls), by the compiler.
-    public func valueWithPullback(_ controls: [Double]) -> (value: [Double], pullback: ([Double]) -> [Double]) {
-        let (value, pullback) = _Differentiation.valueWithPullback(at: controls) { render($0) }
-        return (value, { dy in pullback(Array<Double>.TangentVector(dy)).base })
-    }
-
     @differentiable(reverse)
     public func render(_ u: [Double]) -> [Double] {
         let k = withoutDerivative(at: harmonicCount)
-        let amplitude = curve(u[0], spec: withoutDerivative(at: specs[0]))
-        let f0 = logarithmic(u[k + 1], spec: withoutDerivative(at: specs[k + 1]))
+        let amplitude = physical(u[0], withoutDerivative(at: specs[0]))
+        let f0 = physical(u[k + 1], withoutDerivative(at: specs[k + 1]))
         let nyquist = withoutDerivative(at: sampleRate / 2), f0Value = withoutDerivative(at: f0)
         var total = 0.0
         var weights: [Double] = []
         for h in 1...k {
-            let e = curve(u[h], spec: withoutDerivative(at: specs[h]))
+            let e = physical(u[h], withoutDerivative(at: specs[h]))
             // A constant mask, not `audible ? e : 0.0`: Swift 6.3's reverse-mode derivative
             // of that ternary inside a loop is wrong (Experiments/reference/autodiff_ternary.swift).
             let mask = withoutDerivative(at: Double(h) * f0Value < nyquist ? 1.0 : 0.0)
-            weights = weights + [e * mask]
+            weights.append(e * mask)
             total = total + e * mask
         }
         var y: [Double] = []
@@ -57,21 +49,8 @@ public struct AutodiffHarmonic: Sendable {
             for h in 1...k {
                 s = s + weights[h - 1] * sin(Double(h) * phase)
             }
-            y = y + [amplitude * s / total]
+            y.append(amplitude * s / total)
         }
         return y
-    }
-
-    /// `ParameterScale.curve(c)` on [min, max]: `min + (max - min) u^(1/c)`.
-    @differentiable(reverse)
-    func curve(_ u: Double, spec: ParameterSpec) -> Double {
-        guard case .curve(let c) = spec.scale else { preconditionFailure("autodiff harmonic: expected a curve scale for \(spec.name)") }
-        return spec.minimum + (spec.maximum - spec.minimum) * pow(u, 1 / c)
-    }
-
-    /// `ParameterScale.logarithmic` on [min, max]: `min (max / min)^u`.
-    @differentiable(reverse)
-    func logarithmic(_ u: Double, spec: ParameterSpec) -> Double {
-        spec.minimum * exp(log(spec.maximum / spec.minimum) * u)
     }
 }

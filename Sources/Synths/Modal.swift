@@ -113,7 +113,7 @@ public struct ModalSynth: Synth {
     }
 
     /// The excitation of one item: a unit impulse, or a windowed noise burst.
-    func excitationSignal<T: SynthScalar>(_ n: Int, key: UInt64) -> [T] {
+    public func excitationSignal<T: SynthScalar>(_ n: Int, key: UInt64) -> [T] {
         var x = [T](repeating: 0, count: n)
         switch excitation {
         case .impulse:

@@ -34,7 +34,7 @@ public struct WavetableSynth: Synth {
     public let interpolation: Interpolation
     public let learnable: Bool
     /// Fixed tables: [table][level][sample]; level l serves f < 20 * 2^(l + 1) Hz.
-    let mipmaps: [[[Double]]]
+    public let mipmaps: [[[Double]]]
     public let parameters: [ParameterSpec]
 
     public static let f0Range: ClosedRange<Double> = 20...4000
@@ -89,6 +89,13 @@ public struct WavetableSynth: Synth {
     /// Layout indices: amplitude 0, mix logits 1...K, f0, then the learnable tables (global).
     public var f0Index: Int { tableCount + 1 }
     public var tableIndex: Int { tableCount + 2 }
+
+    /// The mipmap level read at frequency f: the octave [20 * 2^l, 20 * 2^(l+1)), within 0..<levels.
+    @inline(__always)
+    public static func mipLevel(_ f: Double, levels: Int) -> Int {
+        let l = Int(Double.log2(Swift.max(f, 1) / lowestLevelFrequency).rounded(.down))
+        return Swift.min(Swift.max(l, 0), levels - 1)
+    }
 
     /// Per-octave band-limited copies of one table, normalised by the full table's peak.
     static func mipmap(_ harmonics: [Double], length: Int, sampleRate: Double) -> [[Double]] {
@@ -155,10 +162,7 @@ extension WavetableSynth {
 
         /// Mipmap level for frequency f: the octave [20 * 2^l, 20 * 2^(l+1)).
         @inline(__always)
-        func level(_ f: Double) -> Int {
-            let l = Int(Double.log2(Swift.max(f, 1) / WavetableSynth.lowestLevelFrequency).rounded(.down))
-            return Swift.min(Swift.max(l, 0), levels - 1)
-        }
+        func level(_ f: Double) -> Int { WavetableSynth.mipLevel(f, levels: levels) }
     }
 
     struct Voice<T: SynthScalar> {
