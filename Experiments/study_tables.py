@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Prints the README's study tables (markdown) from the CSVs the studies write:
 results/landscape/basins.csv, results/frequency/summary.csv, results/gradients/*.csv and
-results/bench/scaling.csv. Usage: python3 Experiments/study_tables.py [landscape|frequency|gradients|scaling]"""
+results/landscape/ripple.csv, results/bench/scaling.csv.
+Usage: python3 Experiments/study_tables.py [landscape|ripple|frequency|gradients|scaling]"""
 import csv
 import sys
 from collections import defaultdict
@@ -26,6 +27,24 @@ def landscape():
             toward = sum(float(r["points_toward_fraction"]) for r in rs) / len(rs)
             cells.append(f"{float(w['basin_low_cents']):+.0f}..{float(w['basin_high_cents']):+.0f} ({100 * frac:.0f}% / {100 * toward:.0f}%)")
         print(f"| {sig.replace('_', ' ')} | " + " | ".join(cells) + " |")
+
+
+def ripple():
+    rows = load("results/landscape/ripple.csv")
+    durations = list(dict.fromkeys(r["duration_s"] for r in rows))
+    paddings = list(dict.fromkeys(r["padding"] for r in rows))
+    for target in dict.fromkeys(r["target_f0"] for r in rows):
+        print(f"\nTarget {float(target):.0f} Hz, 100-300 cents either side: gradient sign changes per Hz (grid points "
+              f"whose gradient points toward the target); 4T = {', '.join(f'{4 * float(d):g}' for d in durations)} per Hz\n")
+        print("| FFT size | " + " | ".join(f"{float(d):g} s, {p}" for d in durations for p in paddings) + " |")
+        print("|---|" + "---|" * (len(durations) * len(paddings)))
+        for size in dict.fromkeys(r["fft_size"] for r in rows):
+            cells = []
+            for d in durations:
+                for p in paddings:
+                    r = [x for x in rows if x["target_f0"] == target and x["fft_size"] == size and x["duration_s"] == d and x["padding"] == p][0]
+                    cells.append(f"{float(r['sign_changes_per_hz']):.2f} ({100 * float(r['points_toward_fraction']):.0f}%)")
+            print(f"| {size} | " + " | ".join(cells) + " |")
 
 
 def frequency():
@@ -64,7 +83,9 @@ def gradients():
                     cells.append("-")
                     continue
                 final = f" / {sum(float(x['best_loss']) for x in m) / len(m):.3g}" if m else ""
-                cells.append(f"{float(r[0]['mean_cosine_similarity']):.3f} / {1 / float(r[0]['speed_vs_adjoint']):.1f}x{final}")
+                cost = 1 / float(r[0]['speed_vs_adjoint'])
+                cells.append(f"{float(r[0]['mean_cosine_similarity']):.3f} / {cost:.1f}x{final}" if cost < 100 else
+                             f"{float(r[0]['mean_cosine_similarity']):.3f} / {cost:.0f}x{final}")
             label = f"{module} ({start:.3g})" if start is not None else module
             print(f"| {label} | " + " | ".join(cells) + " |")
     # Which estimator reached the lowest loss in each matching run.
@@ -99,7 +120,7 @@ def scaling():
 
 
 if __name__ == "__main__":
-    wanted = sys.argv[1:] or ["landscape", "frequency", "gradients", "scaling"]
+    wanted = sys.argv[1:] or ["landscape", "ripple", "frequency", "gradients", "scaling"]
     for name in wanted:
         print(f"\n## {name}\n")
         globals()[name]()

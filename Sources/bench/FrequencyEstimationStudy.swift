@@ -219,6 +219,7 @@ struct FrequencyEstimationStudy: ParsableCommand {
         }
         try csv.finish()
         try summary.finish()
-        print("wrote \(out)/trials.csv and \(out)/summary.csv")
+        try StudyPlots.frequency(out)
+        print("wrote \(out)/trials.csv, \(out)/summary.csv and \(out)/summary.svg")
     }
 }

@@ -4,7 +4,11 @@ import Foundation
 /// A minimal SVG line chart (no plotting library on the machine): one or more panels of
 /// named series sharing an x axis, axes with a few ticks, a legend.
 struct SVGPlot {
-    struct Series { var name: String; var x: [Double]; var y: [Double] }
+    struct Series {
+        var name: String; var x: [Double]; var y: [Double]
+        /// Markers at the points instead of a line (a scatter, or values of separate items).
+        var points = false
+    }
     struct Panel {
         var title: String
         var series: [Series]
@@ -40,7 +44,7 @@ struct SVGPlot {
 
     func draw(_ panel: Panel, ox: Double, oy: Double) -> String {
         let left = ox + 60, right = ox + panelWidth - 15, top = oy + 22, bottom = oy + panelHeight - 40
-        let xs = panel.series.flatMap(\.x), ys = panel.series.flatMap(\.y).filter(\.isFinite).map { panel.logY ? log10(max($0, 1e-12)) : $0 }
+        let xs = panel.series.flatMap(\.x).filter(\.isFinite), ys = panel.series.flatMap(\.y).filter(\.isFinite).map { panel.logY ? log10(max($0, 1e-12)) : $0 }
         guard let x0 = xs.min(), let x1 = xs.max(), var y0 = ys.min(), var y1 = ys.max() else { return "" }
         if y1 - y0 < 1e-12 { y0 -= 1; y1 += 1 }
         func px(_ x: Double) -> Double { left + (x - x0) / max(x1 - x0, 1e-12) * (right - left) }
@@ -65,7 +69,13 @@ struct SVGPlot {
         for (j, series) in panel.series.enumerated() {
             let colour = Self.palette[j % Self.palette.count]
             let points = zip(series.x, series.y).filter { $0.1.isFinite }.map { String(format: "%.1f,%.1f", px($0.0), py($0.1)) }
-            s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.3\" points=\"\(points.joined(separator: " "))\"/>\n"
+            if series.points {
+                for (x, y) in zip(series.x, series.y) where y.isFinite && x.isFinite {
+                    s += String(format: "<circle cx=\"%.1f\" cy=\"%.1f\" r=\"3\" fill=\"%@\"/>\n", px(x), py(y), colour)
+                }
+            } else {
+                s += "<polyline fill=\"none\" stroke=\"\(colour)\" stroke-width=\"1.3\" points=\"\(points.joined(separator: " "))\"/>\n"
+            }
             s += "<text x=\"\(right - 4)\" y=\"\(top + 13 + 12 * Double(j))\" text-anchor=\"end\" fill=\"\(colour)\">\(escape(series.name))</text>\n"
         }
         return s
