@@ -8,11 +8,13 @@ import Synths
 
 /// Gradient estimators for sound matching: how close each comes to the true gradient of a
 /// loss with respect to a synth's (normalised, static) parameters, what one gradient costs,
-/// and what that does to matching at an equal time budget (2 s, from 3 starts).
+/// and what that does to matching at an equal time budget (2 s, from 3 starts). Losses: DDSP's
+/// multi-scale spectral loss (FFT 1024-64), the same without end-padded frames, and L2 on the
+/// waveform.
 ///
 /// Reference: the exact adjoint in float64. Contenders (float32 renders, as the product runs):
-/// the exact adjoint; Swift's compiler autodiff on a scalar-loop version of the harmonic
-/// synth (`AutodiffReference`, float64: the language's AD has no float32 array story here);
+/// the exact adjoint; Swift's compiler autodiff on a scalar-loop version of each module
+/// (`AutodiffReference.ScalarLoop`, float64: the language's AD has no float32 array story here);
 /// central and forward finite differences (step 1e-3 in float32, plus central at 1e-6 in
 /// float64); SPSA with 1, 4, 16 and 64 Rademacher perturbations (c = 0.01). Finite
 /// differences and SPSA render all their perturbed points as one batch (both cores).
@@ -41,7 +43,8 @@ struct GradientEstimatorStudy: ParsableCommand {
         let registry = ["adsr", "subtractive", "fm", "wavetable-fixed", "waveshaper", "modal"].map {
             Module(name: $0, synth: try! SynthRegistry.make($0, sampleRate: Self.sampleRate))
         }
-        return [Module(name: "harmonic", synth: HarmonicOscillatorBank(sampleRate: Self.sampleRate, harmonicCount: 16))] + registry
+        // DDSP's harmonic-plus-noise with 16 harmonics (the registry's has 64) and 65 noise bands.
+        return [Module(name: "harmonic-noise", synth: SynthRegistry.harmonicPlusNoise(sampleRate: Self.sampleRate, harmonicCount: 16))] + registry
     }
 
     static let frameCount = 4
@@ -84,6 +87,12 @@ struct GradientEstimatorStudy: ParsableCommand {
         }
     }
 
+    /// Whether estimator `e` applies to the module (every module has a scalar-loop version
+    /// today; `ScalarLoop.make` returns nil for those that would not).
+    func available(_ e: Estimator, _ module: Module, n: Int) -> Bool {
+        e != .autodiff || ScalarLoop.make(for: module.synth, sampleCount: n) != nil
+    }
+
     func estimate(_ e: Estimator, module: Module, loss: any AudioLoss, x: [Double], target: [Double], n: Int,
                   random: inout CounterRandom) -> [Double]? {
         let synth = module.synth, p = x.count
@@ -92,9 +101,8 @@ struct GradientEstimatorStudy: ParsableCommand {
         case .adjoint:
             return Self.adjoint(synth, loss, x, target: target32, n: n)
         case .autodiff:
-            guard let bank = synth as? HarmonicOscillatorBank else { return nil }
-            let ad = AutodiffHarmonic(harmonicCount: bank.harmonicCount, sampleRate: bank.sampleRate, sampleCount: n)
-            let (y, pullback) = ad.valueWithPullback(x)
+            guard let loop = ScalarLoop.make(for: synth, sampleCount: n) else { return nil }
+            let (y, pullback) = loop.valueWithPullback(x)
             let (_, dy) = loss.valuesWithGradient(AudioBatch(batchSize: 1, sampleCount: n, samples: y), AudioBatch(batchSize: 1, sampleCount: n, samples: target))
             return pullback(dy.samples)
         case .centralFloat32, .centralFloat64:
@@ -132,7 +140,12 @@ struct GradientEstimatorStudy: ParsableCommand {
         let out = options.out ?? "results/gradients"
         let n = Int(duration * Self.sampleRate)
         let estimators: [Estimator] = [.adjoint, .autodiff, .centralFloat32, .forwardFloat32, .centralFloat64, .spsa(1), .spsa(4), .spsa(16), .spsa(64)]
-        let lossList: [(String, any AudioLoss)] = [("mss", MultiScaleSpectralLoss.ddsp(fftSizes: [1024, 512, 256, 128, 64])), ("l2_waveform", WaveformLoss(.l2))]
+        // DDSP's loss, the same with every frame inside the signal (no end padding: the
+        // ripple `bench ripple` traces to the padded frames), and L2 on the waveform.
+        let mss = MultiScaleSpectralLoss.ddsp(fftSizes: [1024, 512, 256, 128, 64])
+        var inside = mss
+        inside.resolutions = mss.resolutions.map { var r = $0; r.padding = .none; return r }
+        let lossList: [(String, any AudioLoss)] = [("mss", mss), ("mss_no_end_padding", inside), ("l2_waveform", WaveformLoss(.l2))]
         var csv = CSVWriter(path: "\(out)/accuracy.csv", header: ["module", "loss", "estimator", "point", "cosine_similarity", "relative_error", "seconds_per_gradient"])
         var summary = CSVWriter(path: "\(out)/accuracy_summary.csv", header: ["module", "loss", "estimator", "mean_cosine_similarity", "median_relative_error", "median_seconds_per_gradient", "speed_vs_adjoint"])
         var matching = CSVWriter(path: "\(out)/matching.csv", header: ["module", "loss", "estimator", "run", "budget_s", "steps", "start_loss", "final_loss", "best_loss"])
@@ -149,8 +162,7 @@ struct GradientEstimatorStudy: ParsableCommand {
                     let reference = Self.adjoint(module.synth, loss, x, target: target, n: n)
                     let referenceNorm = reference.reduce(0) { $0 + $1 * $1 }.squareRoot()
                     for e in estimators {
-                        var r = random
-                        guard estimate(e, module: module, loss: loss, x: x, target: target, n: n, random: &r) != nil else { continue }
+                        guard available(e, module, n: n) else { continue }
                         var g: [Double] = []
                         let seconds = medianSeconds(repeats: 3) { var rr = random; g = estimate(e, module: module, loss: loss, x: x, target: target, n: n, random: &rr)! }
                         _ = random.next()
@@ -166,8 +178,8 @@ struct GradientEstimatorStudy: ParsableCommand {
                     guard let r = rows[e], !r.isEmpty else { continue }
                     let cos = r.map(\.0).reduce(0, +) / Double(r.count), rel = r.map(\.1).sorted()[r.count / 2], t = r.map(\.2).sorted()[r.count / 2]
                     summary.row([module.name, lossName, e.name, cos, rel, t, adjointTime / t])
-                    print(String(format: "%-11@ %-11@ %-22@ cos %.6f  rel.err %.2e  %.2e s/gradient (%.2fx the adjoint's speed)",
-                                 module.name, lossName, e.name, cos, rel, t, adjointTime / t))
+                    print(String(format: "%-11@ %-11@ %-22@ cos %.6f  rel.err %.2e  %.2e s/gradient (%.3gx the adjoint's time)",
+                                 module.name, lossName, e.name, cos, rel, t, t / adjointTime))
                 }
                 guard budget > 0 else { continue }
                 // Matching at equal wall clock, from each of the first `starts` problems' start.
@@ -175,7 +187,7 @@ struct GradientEstimatorStudy: ParsableCommand {
                     let (start, target) = problems[run]
                     for e in estimators {
                         var r = CounterRandom(seed: seed, index: UInt64(1 + run), stream: 19)
-                        guard estimate(e, module: module, loss: loss, x: start, target: target, n: n, random: &r) != nil else { continue }
+                        guard available(e, module, n: n) else { continue }
                         var logits = start.map { Double.log($0 / (1 - $0)) }
                         var adam = Adam(learningRate: 0.02)
                         let begin = DispatchTime.now().uptimeNanoseconds
@@ -201,6 +213,7 @@ struct GradientEstimatorStudy: ParsableCommand {
         try csv.finish()
         try summary.finish()
         try matching.finish()
-        print("wrote \(out)/accuracy.csv, accuracy_summary.csv and matching.csv")
+        try StudyPlots.gradients(out)
+        print("wrote \(out)/accuracy.csv, accuracy_summary.csv, matching.csv and gradients.svg")
     }
 }
