@@ -25,8 +25,7 @@ public struct AutodiffFilteredNoise: ScalarLoopSynth {
         design = synth.design
         impulseLength = synth.impulseLength
         cropStart = (synth.impulseLength - 1) / 2 - 1
-        let rng = CounterRandom(key: noiseKey)
-        noise = (0..<n).map { rng.signedUniform(at: UInt64($0)) }
+        noise = CounterRandom.whiteNoise(key: noiseKey, count: n)
     }
 
     @differentiable(reverse)

@@ -44,8 +44,7 @@ public struct AutodiffSubtractive: ScalarLoopSynth {
         let up = FrameUpsampler<Double>(frameCount: frameCount, sampleCount: n, interpolation: .alignCorners)
         leftFrame = up.leftFrame.map { Int($0) }
         (leftWeight, rightWeight) = (up.leftWeight, up.rightWeight)
-        let rng = CounterRandom(key: noiseKey)
-        noise = (0..<n).map { rng.signedUniform(at: UInt64($0)) }
+        noise = CounterRandom.whiteNoise(key: noiseKey, count: n)
     }
 
     @differentiable(reverse)

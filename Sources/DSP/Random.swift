@@ -43,6 +43,14 @@ public struct CounterRandom: Sendable, RandomNumberGenerator {
         T(Int32(truncatingIfNeeded: value(at: counter) >> 40) - (1 << 23)) / T(1 << 23)
     }
 
+    /// The white noise every module draws for an item: sample n is `signedUniform(at: n)` of
+    /// the item's key (so a module's noise, and a reference that re-draws it, agree exactly).
+    @inlinable
+    public static func whiteNoise<T: SynthScalar>(key: UInt64, count: Int) -> [T] {
+        let rng = CounterRandom(key: key)
+        return (0..<count).map { rng.signedUniform(at: UInt64($0)) }
+    }
+
     /// Uniform in [0, 1) with 53 bits.
     public mutating func unit() -> Double { Double(next() >> 11) * 0x1.0p-53 }
 

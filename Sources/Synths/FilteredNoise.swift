@@ -165,8 +165,7 @@ public struct FilteredNoise: Synth {
     }
 
     func noiseSamples<T: SynthScalar>(_: T.Type, count n: Int, key: UInt64) -> [T] {
-        let rng = CounterRandom(key: key)
-        return (0..<n).map { rng.signedUniform(at: UInt64($0)) }
+        CounterRandom.whiteNoise(key: key, count: n)
     }
 
     func convolve<T: SynthScalar>(_ noise: [T], _ irs: [T], frames nF: Int, into y: UnsafeMutablePointer<T>, count n: Int) {

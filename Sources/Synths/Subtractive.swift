@@ -224,8 +224,7 @@ extension SubtractiveSynth {
         }
 
         func whiteNoise() -> [T] {
-            let rng = CounterRandom(key: noiseKey)
-            return (0..<grid.sampleCount).map { rng.signedUniform(at: UInt64($0)) }
+            CounterRandom.whiteNoise(key: noiseKey, count: grid.sampleCount)
         }
 
         func warped(_ fc: [T]) -> [T] { fc.map { T.tan(T.pi * $0 / T(synth.sampleRate)) } }
