@@ -65,7 +65,8 @@ def gradients():
     runs = defaultdict(list)
     for r in load("results/gradients/matching.csv"):
         runs[(r["module"], r["loss"], r["estimator"])].append(r)
-    estimators = list(dict.fromkeys(r["estimator"] for r in rows))
+    diagnostics = ["adjoint_float32_synth_only", "adjoint_float32_loss_only"]
+    estimators = [e for e in dict.fromkeys(r["estimator"] for r in rows) if e not in diagnostics]
     for loss in dict.fromkeys(r["loss"] for r in rows):
         print(f"\nLoss `{loss}`: cosine similarity to the float64 adjoint (mean over points) / time per gradient "
               f"relative to the float32 adjoint / mean best loss of the equal-time matching runs (mean start loss "
@@ -88,6 +89,20 @@ def gradients():
                              f"{float(r[0]['mean_cosine_similarity']):.3f} / {cost:.0f}x{final}")
             label = f"{module} ({start:.3g})" if start is not None else module
             print(f"| {label} | " + " | ".join(cells) + " |")
+    # Where the float32 adjoint's error comes from: float32 in the synth only, or the loss only.
+    split = ["adjoint_float32"] + diagnostics
+    if any(r["estimator"] in diagnostics for r in rows):
+        losses = list(dict.fromkeys(r["loss"] for r in rows))
+        print("\nThe float32 adjoint's mean cosine to the float64 adjoint, with float32 everywhere / in the synth only / "
+              "in the loss only\n")
+        print("| module | " + " | ".join(losses) + " |")
+        print("|---|" + "---|" * len(losses))
+        for module in dict.fromkeys(r["module"] for r in rows):
+            cells = []
+            for loss in losses:
+                vals = [[x for x in rows if x["module"] == module and x["loss"] == loss and x["estimator"] == e] for e in split]
+                cells.append(" / ".join(f"{float(v[0]['mean_cosine_similarity']):.3f}" if v else "-" for v in vals))
+            print(f"| {module} | " + " | ".join(cells) + " |")
     # Which estimator reached the lowest loss in each matching run.
     wins = defaultdict(lambda: defaultdict(int))
     groups = defaultdict(list)

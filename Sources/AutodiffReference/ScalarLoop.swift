@@ -13,10 +13,12 @@ import Synths
 /// `append`. That is what a user gets from the language's autodiff without hand-written
 /// derivatives, and what the exact adjoints are measured against; it is not a fast path.
 ///
-/// Written around two limits of Swift 6.3's autodiff: `min`, `max` and `clamp` have no
-/// registered derivative (`smaller`, `larger`, `clamp01` below use `if`), and the derivative of
+/// Written around three limits of Swift 6.3's autodiff: `min`, `max` and `clamp` have no
+/// registered derivative (`smaller`, `larger`, `clamp01` below use `if`); the derivative of
 /// `cond ? x : 0.0` inside a loop is wrong (`Experiments/reference/autodiff_ternary.swift`), so
-/// masks are constants multiplied in (`withoutDerivative`).
+/// masks are constants multiplied in (`withoutDerivative`); and `append`'s pullback traps on an
+/// array that is never read after its last append (`Experiments/reference/autodiff_append.swift`),
+/// so every array a rewrite builds is read again.
 public protocol ScalarLoopSynth: Sendable {
     /// Audio for normalised static parameters, one per parameter spec in the module's order.
     @differentiable(reverse)

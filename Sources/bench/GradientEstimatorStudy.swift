@@ -18,6 +18,7 @@ import Synths
 /// central and forward finite differences (step 1e-3 in float32, plus central at 1e-6 in
 /// float64); SPSA with 1, 4, 16 and 64 Rademacher perturbations (c = 0.01). Finite
 /// differences and SPSA render all their perturbed points as one batch (both cores).
+/// Diagnostics (accuracy only): the adjoint with float32 in the synth only, or the loss only.
 struct GradientEstimatorStudy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gradients",
@@ -73,10 +74,34 @@ struct GradientEstimatorStudy: ParsableCommand {
         return (0..<x.count).map { p in (0..<c.layout.count(p)).reduce(0.0) { $0 + Double(g[item: 0, parameter: p, frame: $1]) } }
     }
 
+    /// The adjoint with float32 in one half only (diagnostics: accuracy only, no matching runs),
+    /// to tell whether the float32 adjoint's error comes from the synth or from the loss.
+    static func splitAdjoint(_ synth: any Synth, _ loss: any AudioLoss, _ x: [Double], target: [Double], n: Int, float32Synth: Bool) -> [Double] {
+        let request = RenderRequest(sampleCount: n)
+        let targetBatch = AudioBatch(batchSize: 1, sampleCount: n, samples: target)
+        if float32Synth {
+            let c: Controls<Float> = controls(synth, [x])
+            let (audio, pullback) = synth.valueWithPullback(c, request)
+            let (_, dAudio) = loss.valuesWithGradient(AudioBatch(batchSize: 1, sampleCount: n, samples: audio.samples.map(Double.init)), targetBatch)
+            let g = pullback(AudioBatch(batchSize: 1, sampleCount: n, samples: dAudio.samples.map(Float.init)))
+            return (0..<x.count).map { p in (0..<c.layout.count(p)).reduce(0.0) { $0 + Double(g[item: 0, parameter: p, frame: $1]) } }
+        }
+        let c: Controls<Double> = controls(synth, [x])
+        let (audio, pullback) = synth.valueWithPullback(c, request)
+        let (_, dAudio) = loss.valuesWithGradient(AudioBatch(batchSize: 1, sampleCount: n, samples: audio.samples.map(Float.init)),
+                                                  AudioBatch(batchSize: 1, sampleCount: n, samples: target.map(Float.init)))
+        let g = pullback(AudioBatch(batchSize: 1, sampleCount: n, samples: dAudio.samples.map(Double.init)))
+        return (0..<x.count).map { p in (0..<c.layout.count(p)).reduce(0.0) { $0 + g[item: 0, parameter: p, frame: $1] } }
+    }
+
     enum Estimator: Hashable {
-        case adjoint, autodiff, centralFloat32, forwardFloat32, centralFloat64, spsa(Int)
+        case adjoint, adjointFloat32SynthOnly, adjointFloat32LossOnly, autodiff, centralFloat32, forwardFloat32, centralFloat64, spsa(Int)
+        /// Diagnostics are measured for accuracy but not run as matching contenders.
+        var isDiagnostic: Bool { self == .adjointFloat32SynthOnly || self == .adjointFloat32LossOnly }
         var name: String {
             switch self {
+            case .adjointFloat32SynthOnly: return "adjoint_float32_synth_only"
+            case .adjointFloat32LossOnly: return "adjoint_float32_loss_only"
             case .adjoint: return "adjoint_float32"
             case .autodiff: return "swift_autodiff_float64"
             case .centralFloat32: return "central_fd_float32"
@@ -100,6 +125,8 @@ struct GradientEstimatorStudy: ParsableCommand {
         switch e {
         case .adjoint:
             return Self.adjoint(synth, loss, x, target: target32, n: n)
+        case .adjointFloat32SynthOnly, .adjointFloat32LossOnly:
+            return Self.splitAdjoint(synth, loss, x, target: target, n: n, float32Synth: e == .adjointFloat32SynthOnly)
         case .autodiff:
             guard let loop = ScalarLoop.make(for: synth, sampleCount: n) else { return nil }
             let (y, pullback) = loop.valueWithPullback(x)
@@ -139,7 +166,8 @@ struct GradientEstimatorStudy: ParsableCommand {
         Parallelism.threadCount = options.threads
         let out = options.out ?? "results/gradients"
         let n = Int(duration * Self.sampleRate)
-        let estimators: [Estimator] = [.adjoint, .autodiff, .centralFloat32, .forwardFloat32, .centralFloat64, .spsa(1), .spsa(4), .spsa(16), .spsa(64)]
+        let estimators: [Estimator] = [.adjoint, .adjointFloat32SynthOnly, .adjointFloat32LossOnly, .autodiff, .centralFloat32, .forwardFloat32,
+                                       .centralFloat64, .spsa(1), .spsa(4), .spsa(16), .spsa(64)]
         // DDSP's loss, the same with every frame inside the signal (no end padding: the
         // ripple `bench ripple` traces to the padded frames), and L2 on the waveform.
         let mss = MultiScaleSpectralLoss.ddsp(fftSizes: [1024, 512, 256, 128, 64])
@@ -185,7 +213,7 @@ struct GradientEstimatorStudy: ParsableCommand {
                 // Matching at equal wall clock, from each of the first `starts` problems' start.
                 for run in 0..<min(starts, problems.count) {
                     let (start, target) = problems[run]
-                    for e in estimators {
+                    for e in estimators where !e.isDiagnostic {
                         var r = CounterRandom(seed: seed, index: UInt64(1 + run), stream: 19)
                         guard available(e, module, n: n) else { continue }
                         var logits = start.map { Double.log($0 / (1 - $0)) }
