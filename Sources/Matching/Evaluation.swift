@@ -34,7 +34,10 @@ public struct MatchEvaluator {
     public var budget: Double
     public var restarts = 4
     public var learningRate = 0.05
+    /// The loss the outcomes are scored with.
     public var loss = MultiScaleSpectralLoss.ddsp()
+    /// The loss the methods minimise, when it differs from the scoring loss.
+    public var searchLoss: MultiScaleSpectralLoss?
 
     public init(synth: any Synth, estimator: ParameterEstimator?, sampleCount: Int, budget: Double) {
         self.synth = synth
@@ -47,7 +50,7 @@ public struct MatchEvaluator {
 
     /// The spectral loss of each point (normalised parameters) against `target`.
     func objective(_ target: [Float]) -> ([[Double]]) -> [Double] {
-        let (synth, layout, loss, n) = (self.synth, self.layout, self.loss, sampleCount)
+        let (synth, layout, loss, n) = (self.synth, self.layout, searchLoss ?? self.loss, sampleCount)
         return { points in
             let controls = Controls(layout: layout, batchSize: points.count, values: points.flatMap { $0.map { Float($0) } })
             let audio = synth.render(controls, RenderRequest(sampleCount: n))
@@ -69,7 +72,7 @@ public struct MatchEvaluator {
             options.restarts = restarts
             options.learningRate = learningRate
             options.seed = seed
-            options.loss = loss
+            options.loss = searchLoss ?? loss
             let useModel = method == .matcher ? estimator : nil
             if method == .matcher && estimator == nil { options.steps = 0 }
             let result = Matcher.match(target: target, synth: synth, estimator: useModel, options: options)

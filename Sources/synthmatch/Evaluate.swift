@@ -27,6 +27,8 @@ struct Evaluate: ParsableCommand {
         MatchMethod.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Gradient restarts (matcher and gradient).") var restarts: Int = 4
     @Option(help: "Refinement learning rate (matcher and gradient).") var learningRate: Double = 0.05
+    @Option(help: "Framing of the loss the methods minimise: ddsp (frames run past the end, as DDSP) or inside (every frame inside the signal). Scores always use DDSP's.")
+    var searchFraming: String = "ddsp"
     @Option(help: "Output path without extension.") var out: String
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "No progress bar.") var quiet = false
@@ -74,6 +76,11 @@ struct Evaluate: ParsableCommand {
         var evaluator = MatchEvaluator(synth: module, estimator: estimator, sampleCount: n, budget: budget)
         evaluator.restarts = restarts
         evaluator.learningRate = learningRate
+        switch searchFraming {
+        case "ddsp": break
+        case "inside": evaluator.searchLoss = evaluator.loss.framed(.none)
+        default: throw ValidationError("--search-framing: ddsp or inside, not '\(searchFraming)'")
+        }
         let active = chosen.filter { estimator != nil || ($0 != .matcher && $0 != .estimate) }
 
         var csv = CSVWriter(path: out + ".csv", header: ["target", "method", "seconds", "evaluations"] + MatchMetrics.names + ["param_mae"])

@@ -82,6 +82,23 @@ final class MultiScaleSpectralLossTests: XCTestCase {
         }
     }
 
+    /// `framed(.none)` keeps every frame inside the signal: with FFT 64 / hop 16 on 310 samples
+    /// the last full frame ends at sample 303, so the last samples change DDSP's end-padded loss
+    /// but not the framed one; every other setting is kept.
+    func testFramedInsideIgnoresSamplesPastTheLastFullFrame() {
+        var rng = CounterRandom(key: 11)
+        let x = (0..<310).map { _ in rng.normal() }, y = (0..<310).map { _ in rng.normal() }
+        var z = x
+        z[309] += 0.5
+        let ddsp = MultiScaleSpectralLoss.ddsp(fftSizes: [64]), inside = ddsp.framed(.none)
+        XCTAssertEqual(inside.resolutions.map(\.padding), [.none])
+        XCTAssertEqual(inside.resolutions.map(\.fftSize), ddsp.resolutions.map(\.fftSize))
+        XCTAssertEqual(inside.logWeight, ddsp.logWeight)
+        func value(_ loss: MultiScaleSpectralLoss, _ v: [Double]) -> Double { loss.values(AudioBatch(rows: [v]), AudioBatch(rows: [y]))[0] }
+        XCTAssertEqual(value(inside, x), value(inside, z))
+        XCTAssertNotEqual(value(ddsp, x), value(ddsp, z))
+    }
+
     func testBatchItemsAreScoredIndependently() {
         var rng = CounterRandom(key: 5)
         let rows = (0..<3).map { _ in (0..<1024).map { _ in Float(rng.normal()) } }

@@ -71,6 +71,15 @@ public struct MultiScaleSpectralLoss: AudioLoss, Sendable, Hashable, Codable {
              logarithm: .safe(epsilon: 1e-5), powerFloor: 0, scaleReduction: .sum)
     }
 
+    /// The same loss with every resolution framed by `padding`; `.none` keeps every frame inside
+    /// the signal, which removes the f0-gradient ripple that frames running past the end cause
+    /// (README, "Where the ripple comes from").
+    public func framed(_ padding: STFTPadding) -> Self {
+        var copy = self
+        copy.resolutions = resolutions.map { var r = $0; r.padding = padding; return r }
+        return copy
+    }
+
     /// auraloss `MultiResolutionSTFTLoss()` defaults: FFT (1024, 2048, 512), hops (120, 240,
     /// 50), windows (600, 1200, 240), centred reflect-padded STFT, spectral convergence +
     /// log magnitude (weights 1), no linear term, power floor 1e-8, mean over resolutions.
