@@ -70,8 +70,12 @@ struct GradientEstimatorStudy: ParsableCommand {
         let c: Controls<T> = controls(synth, [x])
         let (audio, pullback) = synth.valueWithPullback(c, RenderRequest(sampleCount: n))
         let (_, dAudio) = loss.valuesWithGradient(audio, AudioBatch(batchSize: 1, sampleCount: n, samples: target))
-        let g = pullback(dAudio)
-        return (0..<x.count).map { p in (0..<c.layout.count(p)).reduce(0.0) { $0 + Double(g[item: 0, parameter: p, frame: $1]) } }
+        return summedOverFrames(pullback(dAudio))
+    }
+
+    /// d(loss)/d(each static parameter): a per-frame parameter's gradient summed over its frames.
+    static func summedOverFrames<T: SynthScalar>(_ g: Controls<T>) -> [Double] {
+        (0..<g.layout.parameters.count).map { p in (0..<g.layout.count(p)).reduce(0.0) { $0 + Double(g[item: 0, parameter: p, frame: $1]) } }
     }
 
     /// The adjoint with float32 in one half only (diagnostics: accuracy only, no matching runs),
@@ -83,15 +87,13 @@ struct GradientEstimatorStudy: ParsableCommand {
             let c: Controls<Float> = controls(synth, [x])
             let (audio, pullback) = synth.valueWithPullback(c, request)
             let (_, dAudio) = loss.valuesWithGradient(AudioBatch(batchSize: 1, sampleCount: n, samples: audio.samples.map(Double.init)), targetBatch)
-            let g = pullback(AudioBatch(batchSize: 1, sampleCount: n, samples: dAudio.samples.map(Float.init)))
-            return (0..<x.count).map { p in (0..<c.layout.count(p)).reduce(0.0) { $0 + Double(g[item: 0, parameter: p, frame: $1]) } }
+            return summedOverFrames(pullback(AudioBatch(batchSize: 1, sampleCount: n, samples: dAudio.samples.map(Float.init))))
         }
         let c: Controls<Double> = controls(synth, [x])
         let (audio, pullback) = synth.valueWithPullback(c, request)
         let (_, dAudio) = loss.valuesWithGradient(AudioBatch(batchSize: 1, sampleCount: n, samples: audio.samples.map(Float.init)),
                                                   AudioBatch(batchSize: 1, sampleCount: n, samples: target.map(Float.init)))
-        let g = pullback(AudioBatch(batchSize: 1, sampleCount: n, samples: dAudio.samples.map(Double.init)))
-        return (0..<x.count).map { p in (0..<c.layout.count(p)).reduce(0.0) { $0 + g[item: 0, parameter: p, frame: $1] } }
+        return summedOverFrames(pullback(AudioBatch(batchSize: 1, sampleCount: n, samples: dAudio.samples.map(Double.init))))
     }
 
     enum Estimator: Hashable {
