@@ -6,7 +6,9 @@ import Foundation
 enum StudyPlots {
     /// Rows of a CSV written by `CSVWriter` (plain fields, no quoting), keyed by header.
     static func rows(_ path: String) throws -> [[String: String]] {
-        let text = try String(contentsOfFile: path, encoding: .utf8)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+            throw ValidationError("\(path): cannot read it (run the study first, or pass --dir)")
+        }
         var lines = text.split(separator: "\n").map(String.init)
         guard !lines.isEmpty else { throw ValidationError("\(path): empty CSV") }
         let header = lines.removeFirst().split(separator: ",").map(String.init)
