@@ -3,7 +3,7 @@ import DSP
 import Synths
 
 /// The ADSR module (`EnvelopeSynth`, "adsr", linear segments) as a scalar loop: the envelope
-/// itself at every sample instant `t = n / sr`, note-off as a fraction of the length.
+/// itself at every sample instant `t = n / sr`, note-off in seconds.
 public struct AutodiffEnvelope: ScalarLoopSynth {
     public let sampleRate: Double
     public let sampleCount: Int
@@ -24,7 +24,7 @@ public struct AutodiffEnvelope: ScalarLoopSynth {
         let v = physicalValues(u, withoutDerivative(at: specs))
         let i = withoutDerivative(at: index)
         let n = withoutDerivative(at: sampleCount), sr = withoutDerivative(at: sampleRate)
-        let off = v[i[4]] * (Double(n) / sr), dt = 1 / sr
+        let off = v[i[4]], dt = 1 / sr
         var y: [Double] = []
         for s in 0..<n {
             y.append(envelope(at: Double(s) * dt, attack: v[i[0]], decay: v[i[1]], sustain: v[i[2]], release: v[i[3]],

@@ -42,8 +42,8 @@ public struct AutodiffFM: ScalarLoopSynth {
         let v = physicalValues(u, withoutDerivative(at: specs))
         let g = withoutDerivative(at: global), ops = withoutDerivative(at: op), alg = withoutDerivative(at: algorithm)
         let n = withoutDerivative(at: sampleCount), sr = withoutDerivative(at: sampleRate)
-        let dt = 1 / sr, length = Double(n) / sr
-        let f0 = v[g[0]], feedback = v[g[1]] / 2, off = v[g[2]] * length
+        let dt = 1 / sr
+        let f0 = v[g[0]], feedback = v[g[1]] / 2, off = v[g[2]]
         // Phase increments (cycles per sample) of operators 6, 5, ..., 1 (computation order).
         var increments: [Double] = []
         for o in stride(from: 6, through: 1, by: -1) {

@@ -55,7 +55,7 @@ public struct AutodiffSubtractive: ScalarLoopSynth {
         let times = withoutDerivative(at: frameTimes), frames = times.count
         let left = withoutDerivative(at: leftFrame), w0 = withoutDerivative(at: leftWeight), w1 = withoutDerivative(at: rightWeight)
         let white = withoutDerivative(at: noise), time = withoutDerivative(at: timeDomain)
-        let off = v[i[16]] * (Double(n) / sr)
+        let off = v[i[16]]
         let q = v[i[6]]
 
         // Per frame: warped cutoff K and the biquad's coefficients.

@@ -99,3 +99,43 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
     /// Whether physical value `v` lies in the declared range (user input is checked with this).
     public func contains(_ v: Double) -> Bool { v.isFinite && v >= minimum && v <= maximum }
 }
+
+/// The one file schema of a parameter, shared by datasets (`parameters` attribute), model
+/// checkpoints and preset files: `{"name", "unit", "min", "max", "scale", "rate"}` with scale
+/// `linear`, `log`, `curve:C` or `symmetric-curve:C`. h5py and json readers see plain strings
+/// and numbers; `spec` turns it back into a `ParameterSpec`.
+public struct ParameterDescription: Sendable, Hashable, Codable {
+    public var name: String
+    public var unit: String
+    public var min: Double
+    public var max: Double
+    public var scale: String
+    public var rate: String
+
+    public init(_ s: ParameterSpec) {
+        name = s.name
+        unit = s.unit
+        min = s.minimum
+        max = s.maximum
+        switch s.scale {
+        case .linear: scale = "linear"
+        case .logarithmic: scale = "log"
+        case .curve(let c): scale = "curve:\(c)"
+        case .symmetricCurve(let c): scale = "symmetric-curve:\(c)"
+        }
+        rate = s.rate.rawValue
+    }
+
+    /// The spec described, or nil when a field is not one SynthMatch writes (a file from
+    /// elsewhere, or damaged): the range must be finite and ordered, log ranges positive.
+    public var spec: ParameterSpec? {
+        guard min.isFinite, max.isFinite, min < max, let rate = ParameterRate(rawValue: rate) else { return nil }
+        let parsed: ParameterScale
+        if scale == "linear" { parsed = .linear }
+        else if scale == "log" { guard min > 0 else { return nil }; parsed = .logarithmic }
+        else if scale.hasPrefix("curve:"), let c = Double(scale.dropFirst(6)), c.isFinite, c > 0 { parsed = .curve(c) }
+        else if scale.hasPrefix("symmetric-curve:"), let c = Double(scale.dropFirst(16)), c.isFinite, c > 0 { parsed = .symmetricCurve(c) }
+        else { return nil }
+        return ParameterSpec(name, unit: unit, range: min...max, scale: parsed, rate: rate)
+    }
+}

@@ -34,6 +34,9 @@ public protocol Synth: Sendable {
     /// What the module reads, one spec per parameter, in layout order.
     var parameters: [ParameterSpec] { get }
     var sampleRate: Double { get }
+    /// The version of what the parameters mean (units, ranges, layout): presets and models
+    /// record it, and a change of meaning raises it so that old files are refused, not misread.
+    var version: Int { get }
 
     /// Renders a batch into `audio` (resized to fit), saving nothing for a backward pass.
     func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>)
@@ -45,6 +48,8 @@ public protocol Synth: Sendable {
 }
 
 extension Synth {
+    public var version: Int { 1 }
+
     public func layout(frameCount: Int) -> ControlLayout {
         ControlLayout(parameters: parameters, frameCount: frameCount)
     }

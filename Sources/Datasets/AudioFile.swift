@@ -187,3 +187,42 @@ public struct AtomicFileError: Error, CustomStringConvertible {
     public let reason: String
     public var description: String { "\(path): cannot write (\(reason))" }
 }
+
+/// A folder of outputs that appears whole or not at all: `body` fills a temporary sibling
+/// folder, which then takes `path`'s place. An existing `path` is moved aside first and removed
+/// only once the new folder is in place, so a failure at any point leaves either the old
+/// folder or nothing, never one run's files beside another's. `path` must be a folder or
+/// absent (never a file, a device or a link to one).
+public enum OutputFolder {
+    public static func write(_ path: String, _ body: (String) throws -> Void) throws {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        let parent = url.deletingLastPathComponent().path, name = url.lastPathComponent
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue else {
+            throw AtomicFileError(path: path, reason: "its parent folder \(parent) does not exist")
+        }
+        var info = stat()
+        let exists = lstat(url.path, &info) == 0
+        if exists, (info.st_mode & S_IFMT) != S_IFDIR {
+            throw AtomicFileError(path: path, reason: "it exists and is not a folder; choose another --out")
+        }
+        let tag = "\(getpid())-\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000)"
+        // Short names: a name near the 255-byte limit must not fail because of the suffix.
+        let temporary = (parent as NSString).appendingPathComponent(".synthmatch-\(tag).partial")
+        let aside = (parent as NSString).appendingPathComponent(".synthmatch-\(tag).old")
+        guard mkdir(temporary, 0o755) == 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+        do {
+            try body(temporary)
+            if exists, rename(url.path, aside) != 0 { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+            guard rename(temporary, url.path) == 0 else {
+                let reason = String(cString: strerror(errno))
+                if exists { rename(aside, url.path) }
+                throw AtomicFileError(path: path, reason: reason)
+            }
+            if exists { try? FileManager.default.removeItem(atPath: aside) }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw error
+        }
+    }
+}

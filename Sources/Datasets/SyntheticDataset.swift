@@ -73,7 +73,7 @@ public enum DatasetError: Error, CustomStringConvertible {
 ///     attributes: synth, parameters (JSON: name, unit, min, max, scale, rate), sample_rate,
 ///     duration, seed, sampling, note_range, first_index, count_total, synthmatch_version, command_line
 public enum DatasetGenerator {
-    public static let version = "0.4.0"
+    public static let version = "0.5.0"
     static let batchSize = 32
 
     /// Normalised controls (one value per parameter) and the noise key of example `index`.
@@ -95,6 +95,12 @@ public enum DatasetGenerator {
         if let notes = spec.noteRange, let f0 = specs.firstIndex(where: { $0.name == "f0" }) {
             let note = notes.lowerBound + Int(rng.next() % UInt64(notes.count))
             values[f0] = specs[f0].normalised(440 * exp2(Double(note - 69) / 12))
+        }
+        // Note-off is in seconds; uniform sampling draws it as a uniform share 0.05...1 of the
+        // example's duration (the draw already made for it), so every example releases inside
+        // the render or holds to its end, whatever the duration.
+        if spec.sampling == .uniform, let off = specs.firstIndex(where: { $0.name == "note_off" }) {
+            values[off] = specs[off].normalised(spec.duration * (0.05 + 0.95 * values[off]))
         }
         return (values, noiseKey(seed: spec.seed, index: index))
     }
@@ -224,17 +230,7 @@ public enum DatasetGenerator {
     }
 
     static func writeAttributes(_ file: HDF5File, _ spec: DatasetSpec, synth: any Synth, range: Range<Int>) throws {
-        struct Parameter: Encodable { let name, unit: String; let min, max: Double; let scale, rate: String }
-        let parameters = synth.parameters.map { s -> Parameter in
-            let scale: String
-            switch s.scale {
-            case .linear: scale = "linear"
-            case .logarithmic: scale = "log"
-            case .curve(let c): scale = "curve:\(c)"
-            case .symmetricCurve(let c): scale = "symmetric-curve:\(c)"
-            }
-            return Parameter(name: s.name, unit: s.unit, min: s.minimum, max: s.maximum, scale: scale, rate: s.rate.rawValue)
-        }
+        let parameters = synth.parameters.map(ParameterDescription.init)
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys   // byte-identical across runs (shards compare it)
         let json = String(decoding: try encoder.encode(parameters), as: UTF8.self)
@@ -260,11 +256,20 @@ public struct LogMel {
     let stft: ShortTimeFourierTransform<Float>
     let mel: MelFilterbank<Float>
     public var frameCount: Int { stft.frameCount }
+
+    /// The hop that keeps about 64 frames whatever the length: 256 up to ~1 s at 16 kHz,
+    /// then the next power of two (1024 for 4 s). A whole-note estimator then reads attack,
+    /// sustain and release with the network it used for one second.
+    public static func hopSize(forSampleCount n: Int) -> Int {
+        var hop = 256
+        while n / hop > 64 { hop *= 2 }
+        return hop
+    }
     public var melCount: Int { mel.melCount }
 
     /// nil when `sampleCount` is too short for one 1024-point frame.
-    public init?(sampleRate: Double, sampleCount: Int) {
-        guard let stft = ShortTimeFourierTransform<Float>(STFTConfiguration(fftSize: 1024, hopSize: 256, padding: .centerReflect),
+    public init?(sampleRate: Double, sampleCount: Int, hopSize: Int = 256) {
+        guard hopSize >= 1, let stft = ShortTimeFourierTransform<Float>(STFTConfiguration(fftSize: 1024, hopSize: hopSize, padding: .centerReflect),
                                                           sampleCount: sampleCount) else { return nil }
         self.stft = stft
         mel = MelFilterbank(sampleRate: sampleRate, fftSize: 1024, melCount: 64)

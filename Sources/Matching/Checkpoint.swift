@@ -1,13 +1,15 @@
 import Datasets
 import DSP
 import Foundation
+import Synths
 
 /// An estimator (and optionally its training state) in one HDF5 file that h5py reads:
 ///
 ///     /weights          float32 [W]   the network's flat weights, layer by layer
 ///     /adam_m, /adam_v  float32 [W]   Adam's moments (training checkpoints only)
 ///     attributes:  format = "synthmatch-estimator", format_version = 1, synth,
-///                  parameters (JSON: name, unit, range, scale of each output, in order),
+///                  parameters (JSON: name, unit, min, max, scale, rate of each output, in
+///                  order: `ParameterDescription`, the schema datasets and presets use),
 ///                  configuration (JSON: channels, kernel, stride, hidden, slope),
 ///                  layers (JSON: the resolved layer list), sample_rate, sample_count,
 ///                  feature_mean, feature_deviation, synthmatch_version,
@@ -17,7 +19,9 @@ import Foundation
 /// half-written model. Loading checks that the synth's parameters match the ones stored.
 public enum Checkpoint {
     public static let format = "synthmatch-estimator"
-    public static let formatVersion: Int64 = 1
+    /// 2: parameters in the `ParameterDescription` schema (version 1 stored `ParameterSpec`'s
+    /// own Codable form).
+    public static let formatVersion: Int64 = 2
 
     /// What training needs to continue exactly where it stopped.
     public struct TrainingState: Sendable, Codable, Equatable {
@@ -40,7 +44,7 @@ public enum Checkpoint {
             try file.setAttribute("format", format)
             try file.setAttribute("format_version", formatVersion)
             try file.setAttribute("synth", estimator.synthName)
-            try file.setAttribute("parameters", json(estimator.parameters))
+            try file.setAttribute("parameters", json(estimator.parameters.map(ParameterDescription.init)))
             try file.setAttribute("configuration", json(estimator.configuration))
             try file.setAttribute("layers", json(estimator.network.specs))
             try file.setAttribute("sample_rate", estimator.sampleRate)
@@ -77,8 +81,16 @@ public enum Checkpoint {
             try decoder.decode(D.self, from: Data(try file.stringAttribute(name).utf8))
         }
         let synth = try file.stringAttribute("synth")
-        let stored = try decode([ParameterSpec].self, "parameters")
-        if let parameters, parameters != stored {
+        let descriptions = try decode([ParameterDescription].self, "parameters")
+        let specs = descriptions.compactMap(\.spec)
+        guard specs.count == descriptions.count, !specs.isEmpty else {
+            throw EstimatorError.incompatible("\(path): a parameter's range or scale is not one SynthMatch writes")
+        }
+        // A model is used with the module's own specs (with their defaults), which the file must
+        // describe exactly: the caller's, else the registered module's of that name.
+        let current = parameters ?? (try? SynthRegistry.make(synth))?.parameters
+        let stored = current.map { $0.map(ParameterDescription.init) == descriptions ? $0 : specs } ?? specs
+        if let parameters, parameters.map(ParameterDescription.init) != descriptions {
             let names = Set(parameters.map(\.name)).symmetricDifference(stored.map(\.name)).sorted()
             throw EstimatorError.incompatible("\(path) was trained for a different \(synth) parameter set" + (names.isEmpty ? " (ranges or scales differ)" : " (differs in \(names.joined(separator: ", ")))"))
         }

@@ -67,7 +67,7 @@ public struct ParameterEstimator: Sendable {
         guard parameters.allSatisfy({ $0.rate == .global }) else {
             throw EstimatorError.unsupportedSynth("\(synthName) has per-frame parameters; the estimator predicts one value per parameter (global parameters only)")
         }
-        guard let logMel = LogMel(sampleRate: sampleRate, sampleCount: sampleCount) else {
+        guard let logMel = LogMel(sampleRate: sampleRate, sampleCount: sampleCount, hopSize: LogMel.hopSize(forSampleCount: sampleCount)) else {
             throw EstimatorError.incompatible("estimator: \(sampleCount) samples is too short for a 1024-point log-mel frame")
         }
         self.synthName = synthName
@@ -100,7 +100,7 @@ public struct ParameterEstimator: Sendable {
     }
 
     /// A fresh workspace (FFTW plans are cached, so this is cheap next to a batch).
-    func makeLogMel() -> LogMel { LogMel(sampleRate: sampleRate, sampleCount: sampleCount)! }
+    func makeLogMel() -> LogMel { LogMel(sampleRate: sampleRate, sampleCount: sampleCount, hopSize: LogMel.hopSize(forSampleCount: sampleCount))! }
 
     /// Normalised parameter estimates for a batch of audio (`sampleCount` samples each).
     public func predict(_ audio: AudioBatch<Float>) -> Controls<Float> {

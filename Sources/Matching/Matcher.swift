@@ -18,6 +18,12 @@ public struct MatchOptions: Sendable {
     /// Stop refining once this many seconds have passed (wall clock, estimate included).
     public var timeBudget: Double?
     public var loss = MultiScaleSpectralLoss.ddsp()
+    /// Physical values held fixed by name (the analysed f0): they replace the estimate's and
+    /// are never refined.
+    public var pinned: [String: Double] = [:]
+    /// Physical starting values by name (the analysed note-off): they replace the estimate's
+    /// and are refined like the rest.
+    public var starts: [String: Double] = [:]
     public init() {}
 }
 
@@ -48,13 +54,20 @@ public enum Matcher {
         let n = target.count
         let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
         let p = synth.parameters.count, restarts = max(1, options.restarts)
+        // Analysis values, as normalised controls by parameter index.
+        let known: [(index: Int, value: Float)] = synth.parameters.enumerated().compactMap { q, spec in
+            (options.pinned[spec.name] ?? options.starts[spec.name]).map { (q, Float(spec.normalised($0))) }
+        }
+        func applyKnown(_ values: inout [Float], item r: Int) { for (q, v) in known { values[r * p + q] = v } }
         var random = CounterRandom(seed: options.seed, index: 0, stream: 5)
 
         var estimate: Controls<Float>?, estimateLoss: Double?
         var starts = Controls<Float>(zerosFor: layout, batchSize: restarts)
         if let estimator {
-            precondition(estimator.sampleCount == n, "matcher: target has \(n) samples, the model reads \(estimator.sampleCount)")
-            let guess = estimator.predict(AudioBatch(batchSize: 1, sampleCount: n, samples: target))
+            // The network reads its own window from the note's start (zero-padded when shorter).
+            let window = estimator.fitted(target)
+            var guess = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: window))
+            applyKnown(&guess.values, item: 0)
             estimate = guess
             let audio = synth.render(guess, RenderRequest(sampleCount: n))
             estimateLoss = Double(options.loss.values(audio, AudioBatch(batchSize: 1, sampleCount: n, samples: target))[0])
@@ -69,10 +82,18 @@ public enum Matcher {
         } else {
             for i in starts.values.indices { starts.values[i] = Float(0.05 + 0.9 * random.unit()) }
         }
+        // Pinned values are exact in every restart; analysed starts are exact in restart 0 only
+        // (the others keep their perturbation around them when there is an estimate).
+        for r in 0..<restarts {
+            for (q, v) in known where options.pinned[synth.parameters[q].name] != nil || r == 0 || estimate == nil {
+                starts.values[r * p + q] = v
+            }
+        }
 
         let targets = AudioBatch(batchSize: restarts, sampleCount: n, samples: Array((0..<restarts).map { _ in target }.joined()))
+        let pinned = Set(options.pinned.keys)
         var fit = ControlFit(synth: synth, loss: options.loss, target: targets, initial: starts,
-                             optimiser: Adam(learningRate: options.learningRate))
+                             trainable: { !pinned.contains($0.name) }, optimiser: Adam(learningRate: options.learningRate))
         var history: [[Float]] = []
         var best = (loss: Float.infinity, restart: 0, values: [Float](starts.values[0..<p]))
         func consider(_ losses: [Float], _ controls: Controls<Float>) {

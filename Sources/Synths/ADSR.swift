@@ -84,10 +84,15 @@ public struct ADSR: Sendable, Hashable {
                 spec("release", "s", releaseRange, .logarithmic, release)]
     }
 
-    /// Note-off as a fraction of the rendered length, so one preset releases inside any
-    /// duration (1 holds the note to the end).
+    /// Note-off in seconds from the note's start, as a musician's key release: a preset
+    /// rendered longer than it was matched holds no longer, and releases into silence.
+    /// (It was a fraction of the rendered length before module version 2, which made a
+    /// preset matched on 1 s still sound at the end of a 4 s render.)
+    public static let noteOffRange: ClosedRange<Double> = 0.01...12
+
     public static func noteOffParameter(default v: Double = 0.8) -> ParameterSpec {
-        ParameterSpec("note_off", unit: "of length", range: 0.05...1, defaultNormalised: (v - 0.05) / 0.95)
+        let spec = ParameterSpec("note_off", unit: "s", range: noteOffRange, scale: .logarithmic)
+        return ParameterSpec("note_off", unit: "s", range: noteOffRange, scale: .logarithmic, defaultNormalised: spec.normalised(v))
     }
 
     /// The envelope at time `t` (seconds).
@@ -225,6 +230,8 @@ public struct EnvelopeSynth: Synth {
     public let sampleRate: Double
     public let envelope: ADSR
     public let parameters: [ParameterSpec]
+    /// 2: note-off in seconds (a fraction of the rendered length in version 1).
+    public var version: Int { 2 }
 
     public init(sampleRate: Double = 16000, shape: EnvelopeShape = .linear, name: String = "adsr") {
         self.name = name
@@ -240,9 +247,8 @@ public struct EnvelopeSynth: Synth {
     func values<T: SynthScalar>(_ c: Controls<T>, item b: Int, sampleCount: Int) -> (ADSRValues<T>, ADSRValues<T>) {
         func p(_ i: Int) -> (T, T) { parameters[i].physicalWithDerivative(c[item: b, parameter: i, frame: 0]) }
         let (a, da) = p(0), (d, dd) = p(1), (s, ds) = p(2), (r, dr) = p(3), (off, doff) = p(4), (pk, dpk) = p(5)
-        let length = T(Double(sampleCount) / sampleRate)
-        return (ADSRValues(attack: a, decay: d, sustain: s, release: r, noteOff: off * length, peak: pk),
-                ADSRValues(attack: da, decay: dd, sustain: ds, release: dr, noteOff: doff * length, peak: dpk))
+        return (ADSRValues(attack: a, decay: d, sustain: s, release: r, noteOff: off, peak: pk),
+                ADSRValues(attack: da, decay: dd, sustain: ds, release: dr, noteOff: doff, peak: dpk))
     }
 
     @_specialize(where T == Float)

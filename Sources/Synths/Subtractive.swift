@@ -35,6 +35,8 @@ public struct SubtractiveSynth: Synth {
     public let envelope: ADSR
     public let controlHop: Int
     public let parameters: [ParameterSpec]
+    /// 2: note-off in seconds (a fraction of the rendered length in version 1).
+    public var version: Int { 2 }
 
     /// Parameter indices (layout order).
     enum P {
@@ -165,10 +167,9 @@ extension SubtractiveSynth {
             let (physical, slope) = globalValues(synth.parameters, controls, item: b)
             let value = physical.map { T($0) }
             (self.value, self.slope) = (value, slope.map { T($0) })
-            let length = T(Double(grid.sampleCount) / synth.sampleRate)
             func env(_ o: Int) -> ADSRValues<T> {
                 ADSRValues(attack: value[o], decay: value[o + 1], sustain: value[o + 2], release: value[o + 3],
-                           noteOff: value[P.noteOff] * length, peak: 1)
+                           noteOff: value[P.noteOff], peak: 1)
             }
             ampEnvelope = env(P.ampEnvelope)
             filterEnvelope = env(P.filterEnvelope)
@@ -385,7 +386,7 @@ extension SubtractiveSynth {
             for (o, e) in [(P.ampEnvelope, gA), (P.filterEnvelope, gF)] {
                 d[o] += e.attack; d[o + 1] += e.decay; d[o + 2] += e.sustain; d[o + 3] += e.release
             }
-            d[P.noteOff] += (gA.noteOff + gF.noteOff) * T(Double(n) / synth.sampleRate)
+            d[P.noteOff] += gA.noteOff + gF.noteOff
             for p in 0..<d.count { g[p] += d[p] * slope[p] }   // every parameter is global: offset p
         }
     }

@@ -8,87 +8,159 @@ import Synths
 /// `synthmatch match`: the product's main job.
 struct Match: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Find the synth parameters that best reproduce a recording.",
+        abstract: "Find the synth preset that best reproduces a recorded note.",
         discussion: """
-            Reads TARGET (any format libsndfile opens, any rate and channel count: downmixed to mono, resampled to the
-            model's rate, trimmed or zero-padded to the model's length from the start), estimates the parameters with the
-            network, refines them by gradient descent on the multi-scale spectral loss from the estimate and from
-            perturbations of it, and writes into --out: preset.json (physical values with names), match.wav (the
-            re-synthesis) and refinement.csv (loss per step and restart).
-            Without --model, models/SYNTH.h5 is used when it exists; otherwise refinement starts from random points.
-            Example: synthmatch match Examples/subtractive-bass.wav --synth subtractive --out match-bass
+            Reads TARGET (any format libsndfile opens, any rate and channel count; downmixed to mono), analyses it
+            (onset, sounding length, key release, pitch by YIN) and matches the whole note: leading silence is
+            trimmed, the tail is kept until it falls 60 dB below the loudest 10 ms, up to --max-duration seconds.
+            The pitch is held at the detected note (or --note / --f0); the estimator network guesses the other
+            parameters and gradient descent on the multi-scale spectral loss refines them, from the estimate and
+            from perturbations of it. Writes into --out (all files appear together, or none):
+              preset.json   the preset: synth, module version, MIDI note + fine tune, every parameter's value
+                            and unit (play it with `synthmatch render --preset-file`)
+              match.wav     the preset played at the target's note, length and sample rate, as loud as the target
+              refinement.csv  loss per step and restart
+            The model is models/SYNTH.h5, found next to the executable, in $SYNTHMATCH_MODELS or in the
+            repository the executable was built in; --no-model refines from random starts instead.
+            Example: synthmatch match Examples/gm-saw-lead-45.wav --synth subtractive --out match-saw
             """)
 
-    @Argument(help: "Target recording.") var target: String
+    @Argument(help: "Target recording of one note.") var target: String
     @Option(help: "Module name (see `synthmatch synths`).") var synth: String
-    @Option(help: "Estimator model (default: models/SYNTH.h5 if present).") var model: String?
-    @Flag(help: "Ignore any model: refine from random starts.") var noModel = false
-    @Option(help: "Refinement steps.") var steps: Int = 300
-    @Option(help: "Refinements run side by side (the estimate and perturbations of it).") var restarts: Int = 4
-    @Option(help: "Refinement learning rate (Adam, on the parameters' logits).") var learningRate: Double = 0.05
-    @Option(help: "Seconds of audio to match when there is no model.") var duration: Double = 1
-    @Option(help: "Sample rate when there is no model.") var sampleRate: Double = 16000
+    @Option(help: "Estimator model file (default: the shipped models/SYNTH.h5).") var model: String?
+    @Flag(help: "Use no model: refine from random starts.") var noModel = false
+    @Option(help: "Refinement steps.") var steps: Int = 200
+    @Option(help: "Refinements run side by side (the estimate and perturbations of it), 1...64.") var restarts: Int = 4
+    @Option(help: "Refinement learning rate (Adam, on the parameters' logits), in (0, 1].") var learningRate: Double = 0.05
+    @Option(help: "Longest stretch of the note kept, in seconds (8...60).") var maxDuration: Double = 8
+    @Option(help: "MIDI note of the target (0...127): overrides the pitch tracker.") var note: Int?
+    @Option(help: "Fundamental of the target in Hz: overrides the pitch tracker.") var f0: Double?
+    @Option(help: "Key release in seconds after the onset: overrides the analysis.") var noteOff: Double?
+    @Option(help: "Sample rate of match.wav (default: the target's).") var sampleRate: Double?
+    @Option(help: "Rate the synth is matched at when there is no model (the model's rate otherwise).") var matchRate: Double = 16000
     @Option(help: "Seed of the perturbations / random starts.") var seed: UInt64 = 0
-    @Option(help: "Output folder.") var out: String = "match"
+    @Option(help: "Output folder (replaced as a whole when the match completes).") var out: String = "match"
+
+    func validate() throws {
+        guard (0...100_000).contains(steps) else { throw ValidationError("--steps must be within 0...100000") }
+        guard (1...64).contains(restarts) else { throw ValidationError("--restarts must be within 1...64") }
+        guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw ValidationError("--learning-rate must be in (0, 1]") }
+        guard maxDuration.isFinite, maxDuration >= 8, maxDuration <= 60 else { throw ValidationError("--max-duration must be within 8...60 seconds") }
+        if let note { guard (0...127).contains(note) else { throw ValidationError("--note must be a MIDI note in 0...127") } }
+        if let f0 { guard f0.isFinite, f0 >= 8, f0 <= 20_000 else { throw ValidationError("--f0 must be within 8...20000 Hz") } }
+        guard note == nil || f0 == nil else { throw ValidationError("give --note or --f0, not both") }
+        if let noteOff { guard noteOff.isFinite, noteOff > 0, noteOff <= 60 else { throw ValidationError("--note-off must be in (0, 60] seconds") } }
+        if let sampleRate { guard sampleRate.isFinite, sampleRate >= 8000, sampleRate <= 192_000 else { throw ValidationError("--sample-rate must be within 8000...192000 Hz") } }
+        guard matchRate.isFinite, matchRate >= 8000, matchRate <= 48_000 else { throw ValidationError("--match-rate must be within 8000...48000 Hz") }
+        guard !out.isEmpty else { throw ValidationError("--out must name a folder") }
+        guard noModel == false || model == nil else { throw ValidationError("give --model or --no-model, not both") }
+    }
 
     func run() throws {
-        guard steps >= 0, restarts >= 1 else { throw ValidationError("--steps must be >= 0 and --restarts >= 1") }
-        var estimator: ParameterEstimator?
-        let modelPath = noModel ? nil : (model ?? (FileManager.default.fileExists(atPath: "models/\(synth).h5") ? "models/\(synth).h5" : nil))
-        if let modelPath {
-            let loaded = try Checkpoint.load(modelPath)
-            guard loaded.estimator.synthName == synth else { throw ValidationError("\(modelPath) is a model for \(loaded.estimator.synthName), not \(synth)") }
-            estimator = loaded.estimator
-        } else {
-            FileHandle.standardError.write("match: no model for \(synth): refining from \(restarts) random starts\n".data(using: .utf8)!)
-        }
-        let rate = estimator?.sampleRate ?? sampleRate
-        let count = estimator?.sampleCount ?? Int((duration * rate).rounded())
+        let estimator = try loadEstimator()
+        let rate = estimator?.sampleRate ?? matchRate
         let module = try SynthRegistry.make(synth, sampleRate: rate)
-        if let estimator, estimator.parameters != module.parameters {
-            throw ValidationError("\(modelPath!) was trained for another version of \(synth)'s parameters; retrain it")
+        if let estimator, estimator.parameters.map(ParameterDescription.init) != module.parameters.map(ParameterDescription.init) {
+            throw ValidationError("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
         }
-        let audio = try AudioFile.read(target, sampleRate: rate)
-        let samples = audio.fitted(to: count)
-        let rms = (samples.reduce(0) { $0 + Double($1 * $1) } / Double(count)).squareRoot()
-        guard rms > 1e-5 else { throw ValidationError("\(target): the first \(count) samples are silent (RMS \(rms)); nothing to match") }
+        let original = try AudioFile.read(target)
+        let outputRate = sampleRate ?? original.sampleRate
+        let audio = try AudioFile.resample(original, to: rate)
+        var settings = NoteAnalysis.Settings()
+        settings.maximumDuration = maxDuration
+        let analysis: NoteAnalysis
+        do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch {
+            throw ValidationError("\(target) \(error)")
+        }
+        let notePart = Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
+        let pitch = try choosePitch(analysis, module: module)
+        let release = noteOff ?? analysis.noteOffSeconds
+
         var options = MatchOptions()
         options.steps = steps
         options.restarts = restarts
         options.learningRate = learningRate
         options.seed = seed
-        try options.loss.validate(sampleCount: count)
+        if let hz = pitch.hz { options.pinned["f0"] = hz }
+        if module.parameters.contains(where: { $0.name == "note_off" }) {
+            options.starts["note_off"] = min(max(release, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+        }
+        try options.loss.validate(sampleCount: notePart.count)
 
-        let result = Matcher.match(target: samples, synth: module, estimator: estimator, options: options)
-        let metrics = MatchMetrics.measure(result.audio, samples, sampleRate: rate, loss: options.loss)
-        try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        try writePreset(result, module: module, metrics: metrics, to: (out as NSString).appendingPathComponent("preset.json"))
-        try AudioFile.write(MonoAudio(samples: result.audio, sampleRate: rate), to: (out as NSString).appendingPathComponent("match.wav"))
-        var csv = CSVWriter(path: (out as NSString).appendingPathComponent("refinement.csv"), header: ["step", "restart", "loss"])
-        for (s, losses) in result.history.enumerated() { for (r, l) in losses.enumerated() { csv.row([s, r, l]) } }
-        try csv.finish()
+        let result = Matcher.match(target: notePart, synth: module, estimator: estimator, options: options)
+        let metrics = MatchMetrics.measure(result.audio, notePart, sampleRate: rate, loss: options.loss)
+        let baseline = MatchMetrics.sineBaseline(target: notePart, f0: pitch.hz ?? 220, sampleRate: rate, loss: options.loss)
+
+        // The preset keyed to the note; the gain makes match.wav as loud as the target's note.
+        let f0Found = module.parameters.firstIndex { $0.name == "f0" }.map { module.parameters[$0].physical(Double(result.best.values[$0])) }
+        let key: (midi: Int, cents: Double) = f0Found.map { MIDINote.nearest(toHz: $0) } ?? (pitch.note ?? 60, 0)
+        var preset = PresetFile(synth: module, controls: result.best.values, note: key.midi, fineTuneCents: key.cents,
+                                durationSeconds: Double(notePart.count) / rate, sampleRate: outputRate, gainDB: 0)
+        let targetNote = try AudioFile.resample(MonoAudio(samples: notePart, sampleRate: rate), to: outputRate).samples
+        let unity = try preset.render()
+        preset.gain_db = LoudnessMatch.gainDB(for: unity, toMatch: targetNote)
+        preset.source = [
+            "target": target, "onset_seconds": fmt(analysis.onsetSeconds), "used_seconds": fmt(analysis.durationSeconds),
+            "sounding_seconds": fmt(analysis.soundingSeconds), "truncated": "\(analysis.truncated)",
+            "note_off_seconds": fmt(release), "note_off_from": noteOff == nil ? (analysis.released ? "analysis" : "held to the end") : "--note-off",
+            "pitch_from": pitch.from, "detected_f0_hz": analysis.f0.map(fmt) ?? "unpitched",
+            "voiced_fraction": fmt(analysis.voicedFraction), "model": estimator == nil ? "none" : (model ?? "shipped \(synth).h5"),
+            "match_sample_rate": fmt(rate),
+        ]
+        preset.scores = ["spectral_loss": metrics.spectral, "log_spectral_distance_db": metrics.logSpectral,
+                         "mel_cepstral_distance_db": metrics.melCepstral, "sine_baseline_spectral_loss": baseline,
+                         "estimate_spectral_loss": result.estimateLoss ?? .nan].filter { $0.value.isFinite }
+        let wav = try preset.render()
+        guard wav.allSatisfy({ $0.isFinite }) else { throw ValidationError("the matched preset renders non-finite samples (a bug: please report the command)") }
+
+        try OutputFolder.write(out) { folder in
+            try AtomicFile.write(try preset.encoded(), to: (folder as NSString).appendingPathComponent("preset.json"))
+            try AudioFile.write(MonoAudio(samples: wav, sampleRate: outputRate), to: (folder as NSString).appendingPathComponent("match.wav"))
+            var csv = CSVWriter(path: (folder as NSString).appendingPathComponent("refinement.csv"), header: ["step", "restart", "loss"])
+            for (s, losses) in result.history.enumerated() { for (r, l) in losses.enumerated() { csv.row([s, r, l]) } }
+            try csv.finish()
+        }
+
+        print(String(format: "target: %@, note from %.3f s to %.3f s of %.3f s%@; key release %@",
+                     target, analysis.onsetSeconds, analysis.onsetSeconds + analysis.durationSeconds, original.durationSeconds,
+                     analysis.truncated ? String(format: " (cut at %.0f s: the note sounds %.2f s)", maxDuration, analysis.soundingSeconds) : "",
+                     noteOff != nil ? String(format: "%.3f s (--note-off)", release)
+                        : analysis.released ? String(format: "%.3f s after the onset", release) : "not heard (held to the end)"))
+        if let hz = pitch.hz {
+            let (n, c) = MIDINote.nearest(toHz: hz)
+            print(String(format: "pitch (%@): %@ = MIDI %d %+.1f cents (%.2f Hz)", pitch.from, MIDINote.name(n), n, c, hz))
+        } else {
+            print("pitch: none found (\(Int((analysis.voicedFraction * 100).rounded()))% of frames voiced): f0 is refined with the rest; pass --note or --f0 if the note has a pitch")
+        }
         if let e = result.estimateLoss { print(String(format: "estimate: spectral loss %.4f", e)) }
-        print(String(format: "refined (%d steps x %d restarts, %.1f s): spectral loss %.4f, log-spectral distance %.2f dB, mel-cepstral distance %.2f dB",
-                     steps, restarts, result.seconds, metrics.spectral, metrics.logSpectral, metrics.melCepstral))
-        print("wrote \(out)/preset.json, \(out)/match.wav, \(out)/refinement.csv")
+        print(String(format: "refined (%d steps x %d restarts, %.1f s): spectral loss %.4f (a sine at the pitch with the target's envelope: %.4f), log-spectral distance %.2f dB, mel-cepstral distance %.2f dB",
+                     steps, restarts, result.seconds, metrics.spectral, baseline, metrics.logSpectral, metrics.melCepstral))
+        print(String(format: "wrote %@/preset.json, match.wav (%.2f s at %.0f Hz, gain %+.1f dB), refinement.csv", out, Double(wav.count) / outputRate, outputRate, preset.gain_db))
     }
 
-    func writePreset(_ result: MatchResult, module: any Synth, metrics: MatchMetrics, to path: String) throws {
-        struct Parameter: Encodable { let name: String; let unit: String; let value: Double; let normalised: Double }
-        struct Preset: Encodable {
-            let synth: String; let target: String; let sample_rate: Double; let samples: Int
-            let parameters: [Parameter]
-            let spectral_loss: Double; let log_spectral_distance_db: Double; let mel_cepstral_distance_db: Double
-            let estimate_spectral_loss: Double?
+    func fmt(_ x: Double) -> String { String(format: "%.4g", x) }
+
+    func loadEstimator() throws -> ParameterEstimator? {
+        if noModel {
+            FileHandle.standardError.write("match: --no-model: refining from \(restarts) random starts\n".data(using: .utf8)!)
+            return nil
         }
-        let parameters = module.parameters.enumerated().map { q, spec in
-            Parameter(name: spec.name, unit: spec.unit, value: spec.physical(Double(result.best.values[q])), normalised: Double(result.best.values[q]))
+        let path = try model ?? ModelSearch.find(synth)
+        let loaded = try Checkpoint.load(path)
+        guard loaded.estimator.synthName == synth else { throw ValidationError("\(path) is a model for \(loaded.estimator.synthName), not \(synth)") }
+        return loaded.estimator
+    }
+
+    /// The pitch the synth is held at: --note, --f0, or the tracker's; nil leaves f0 to refinement.
+    func choosePitch(_ analysis: NoteAnalysis, module: any Synth) throws -> (hz: Double?, note: Int?, from: String) {
+        let hz: Double?, from: String
+        if let note { hz = MIDINote.hz(Double(note)); from = "--note" }
+        else if let f0 { hz = f0; from = "--f0" }
+        else { hz = analysis.f0; from = hz == nil ? "none" : "YIN" }
+        guard let hz else { return (nil, nil, from) }
+        if let spec = module.parameters.first(where: { $0.name == "f0" }), !spec.contains(hz) {
+            throw ValidationError(String(format: "the pitch %.2f Hz (%@) is outside %@'s f0 range %.0f...%.0f Hz", hz, from, synth, spec.minimum, spec.maximum))
         }
-        let preset = Preset(synth: module.name, target: target, sample_rate: module.sampleRate, samples: result.audio.count, parameters: parameters,
-                            spectral_loss: metrics.spectral, log_spectral_distance_db: metrics.logSpectral,
-                            mel_cepstral_distance_db: metrics.melCepstral, estimate_spectral_loss: result.estimateLoss)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try AtomicFile.write(try encoder.encode(preset), to: path)
+        return (hz, MIDINote.nearest(toHz: hz).midi, from)
     }
 }
