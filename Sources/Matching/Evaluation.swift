@@ -26,11 +26,23 @@ public struct MethodOutcome: Sendable {
     public var evaluations: Int
 }
 
+/// One target as the methods see it: the note (from its onset, at the synth's rate) and what the
+/// analysis fixed. Every method gets the same facts: `pinned` values (the tracked f0) are held
+/// by all; `starts` (the analysed key release) seed the gradient methods, which refine them, and
+/// are held by the search methods, which explore the other parameters.
+public struct EvaluationTarget: Sendable {
+    public var samples: [Float]
+    public var pinned: [String: Double]
+    public var starts: [String: Double]
+    public init(samples: [Float], pinned: [String: Double] = [:], starts: [String: Double] = [:]) {
+        (self.samples, self.pinned, self.starts) = (samples, pinned, starts)
+    }
+}
+
 /// Runs the methods on targets at an equal wall-clock budget per target.
 public struct MatchEvaluator {
     public let synth: any Synth
     public let estimator: ParameterEstimator?
-    public let sampleCount: Int
     public var budget: Double
     public var restarts = 4
     public var learningRate = 0.05
@@ -39,30 +51,36 @@ public struct MatchEvaluator {
     /// The loss the methods minimise, when it differs from the scoring loss.
     public var searchLoss: MultiScaleSpectralLoss?
 
-    public init(synth: any Synth, estimator: ParameterEstimator?, sampleCount: Int, budget: Double) {
+    public init(synth: any Synth, estimator: ParameterEstimator?, budget: Double) {
         self.synth = synth
         self.estimator = estimator
-        self.sampleCount = sampleCount
         self.budget = budget
     }
 
     var layout: ControlLayout { ControlLayout(parameters: synth.parameters, frameCount: 1) }
 
-    /// The spectral loss of each point (normalised parameters) against `target`.
-    func objective(_ target: [Float]) -> ([[Double]]) -> [Double] {
-        let (synth, layout, loss, n) = (self.synth, self.layout, searchLoss ?? self.loss, sampleCount)
+    /// Normalised values of the target's pinned and start parameters, by index.
+    func known(_ target: EvaluationTarget) -> [(Int, Double)] {
+        synth.parameters.enumerated().compactMap { q, spec in (target.pinned[spec.name] ?? target.starts[spec.name]).map { (q, spec.normalised($0)) } }
+    }
+
+    /// The spectral loss of each point (normalised parameters, known values imposed) against the target.
+    func objective(_ target: EvaluationTarget) -> ([[Double]]) -> [Double] {
+        let (synth, layout, loss, n, known) = (self.synth, self.layout, searchLoss ?? self.loss, target.samples.count, self.known(target))
+        let samples = target.samples
         return { points in
-            let controls = Controls(layout: layout, batchSize: points.count, values: points.flatMap { $0.map { Float($0) } })
-            let audio = synth.render(controls, RenderRequest(sampleCount: n))
-            let targets = AudioBatch(batchSize: points.count, sampleCount: n, samples: Array((0..<points.count).map { _ in target }.joined()))
+            var values = points.flatMap { $0.map { Float($0) } }
+            let p = layout.parameters.count
+            for r in points.indices { for (q, v) in known { values[r * p + q] = Float(v) } }
+            let audio = synth.render(Controls(layout: layout, batchSize: points.count, values: values), RenderRequest(sampleCount: n))
+            let targets = AudioBatch(batchSize: points.count, sampleCount: n, samples: Array((0..<points.count).map { _ in samples }.joined()))
             return loss.values(audio, targets).map(Double.init)
         }
     }
 
-    public func run(_ method: MatchMethod, target: [Float], seed: UInt64 = 0) -> MethodOutcome {
-        precondition(target.count == sampleCount, "evaluate: target has \(target.count) samples, expected \(sampleCount)")
+    public func run(_ method: MatchMethod, target: EvaluationTarget, seed: UInt64 = 0) -> MethodOutcome {
         let start = DispatchTime.now().uptimeNanoseconds
-        let p = synth.parameters.count
+        let p = synth.parameters.count, n = target.samples.count, known = self.known(target)
         var controls: [Float], evaluations: Int
         switch method {
         case .matcher, .gradient:
@@ -73,26 +91,31 @@ public struct MatchEvaluator {
             options.learningRate = learningRate
             options.seed = seed
             options.loss = searchLoss ?? loss
+            options.pinned = target.pinned
+            options.starts = target.starts
             let useModel = method == .matcher ? estimator : nil
             if method == .matcher && estimator == nil { options.steps = 0 }
-            let result = Matcher.match(target: target, synth: synth, estimator: useModel, options: options)
+            let result = Matcher.match(target: target.samples, synth: synth, estimator: useModel, options: options)
             controls = result.best.values
             evaluations = result.history.count * restarts + (useModel == nil ? 0 : 1)
         case .estimate:
             guard let estimator else { return MethodOutcome(method: method, controls: [], audio: [], seconds: 0, evaluations: 0) }
-            controls = estimator.predict(AudioBatch(batchSize: 1, sampleCount: sampleCount, samples: target)).values
+            controls = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: estimator.fitted(target.samples))).values
             evaluations = 0
         case .random:
             let r = RandomSearch.minimise(dimension: p, batchSize: 16, budget: SearchBudget(seconds: budget), seed: seed, objective: objective(target))
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
         case .cmaes:
-            let r = CMAES.minimise(initialMean: [Double](repeating: 0.5, count: p), sigma: 0.3, budget: SearchBudget(seconds: budget),
+            var mean = [Double](repeating: 0.5, count: p)
+            for (q, v) in known { mean[q] = v }
+            let r = CMAES.minimise(initialMean: mean, sigma: 0.3, budget: SearchBudget(seconds: budget),
                                    seed: seed, objective: objective(target))
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
         }
-        let audio = synth.render(Controls(layout: layout, batchSize: 1, values: controls), RenderRequest(sampleCount: sampleCount)).samples
+        if method != .matcher && method != .gradient { for (q, v) in known { controls[q] = Float(v) } }
+        let audio = synth.render(Controls(layout: layout, batchSize: 1, values: controls), RenderRequest(sampleCount: n)).samples
         return MethodOutcome(method: method, controls: controls, audio: audio,
                              seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, evaluations: evaluations)
     }

@@ -10,108 +10,172 @@ struct Evaluate: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Score the matcher and baselines (random search, CMA-ES, gradient descent from random starts) on targets.",
         discussion: """
-            Every method gets the same wall-clock budget per target (--budget seconds, both cores). Reports per target
-            and on average: the multi-scale spectral distance, log-spectral distance (dB), mel-cepstral distance (dB)
-            and, on synthetic targets (--data), the mean absolute error of the normalised parameters. Writes
-            OUT.csv (per target) and OUT-summary.csv (per method).
-            Example: synthmatch evaluate --synth subtractive --data sub-test.h5 --count 16 --budget 5 --out results/matching/subtractive-synthetic
+            Every method gets the same wall-clock budget per target (--budget seconds, both cores). Recordings
+            (--targets) are matched as `match` matches them: the whole note from its onset (up to --max-duration),
+            the pitch held at the tracked f0 by every method, the key release from the analysis (refined by the
+            gradient methods, held by the search methods). Synthetic targets (--data) are matched whole as stored.
+            Scores per target: the multi-scale spectral distance, log-spectral distance (per frame and over all
+            bins, Masuda & Saito's form), mel-cepstral distance, and what a listener notices: pitch error in cents
+            and the right-note share (|error| < 50 cents), the correlation of the dB envelopes over the whole note,
+            the release's envelope error, the spectral-centroid ratio; on synthetic targets the parameters' mean
+            absolute error. Writes OUT.csv (per target, rewritten after each target) and OUT-summary.csv (per
+            method: means with 95% bootstrap intervals over targets, and the paired spectral difference to the
+            matcher with its interval).
+            Example: synthmatch evaluate --synth subtractive --targets gm-test --budget 5 --out results/matching/subtractive-gm
             """)
 
     @Option(help: "Module name.") var synth: String
-    @Option(help: "Estimator model (default: models/SYNTH.h5).") var model: String?
+    @Option(help: "Estimator model (default: the shipped models/SYNTH.h5).") var model: String?
     @Option(help: "Synthetic targets: a dataset file (its test split is used).") var data: String?
     @Option(help: "Real targets: a folder of recordings.") var targets: String?
-    @Option(help: "Number of targets (the first ones).") var count: Int = 16
-    @Option(help: "Seconds per target and method.") var budget: Double = 5
+    @Option(help: "Number of targets (the first ones), 1...100000.") var count: Int = 100_000
+    @Option(help: "Seconds per target and method, (0, 3600].") var budget: Double = 5
     @Option(help: "Methods, comma-separated: \(MatchMethod.allCases.map(\.rawValue).joined(separator: ","))") var methods: String =
         MatchMethod.allCases.map(\.rawValue).joined(separator: ",")
-    @Option(help: "Gradient restarts (matcher and gradient).") var restarts: Int = 4
-    @Option(help: "Refinement learning rate (matcher and gradient).") var learningRate: Double = 0.05
+    @Option(help: "Gradient restarts (matcher and gradient), 1...64.") var restarts: Int = 4
+    @Option(help: "Refinement learning rate (matcher and gradient), in (0, 1].") var learningRate: Double = 0.05
+    @Option(help: "Longest stretch of a recorded note kept, in seconds (8...60).") var maxDuration: Double = 8
     @Option(help: "Framing of the loss the methods minimise: ddsp (frames run past the end, as DDSP) or inside (every frame inside the signal). Scores always use DDSP's.")
     var searchFraming: String = "ddsp"
     @Option(help: "Output path without extension.") var out: String
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "No progress bar.") var quiet = false
 
-    func run() throws {
+    func validate() throws {
         guard (data == nil) != (targets == nil) else { throw ValidationError("give exactly one of --data and --targets") }
-        guard count >= 1, budget > 0, restarts >= 1 else { throw ValidationError("--count, --budget and --restarts must be positive") }
-        let chosen = try methods.split(separator: ",").map { name -> MatchMethod in
-            guard let m = MatchMethod(rawValue: String(name)) else { throw ValidationError("unknown method '\(name)'") }
+        guard (1...100_000).contains(count) else { throw ValidationError("--count must be within 1...100000") }
+        guard budget.isFinite, budget > 0, budget <= 3600 else { throw ValidationError("--budget must be in (0, 3600] seconds") }
+        guard (1...64).contains(restarts) else { throw ValidationError("--restarts must be within 1...64") }
+        guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw ValidationError("--learning-rate must be in (0, 1]") }
+        guard maxDuration.isFinite, maxDuration >= 8, maxDuration <= 60 else { throw ValidationError("--max-duration must be within 8...60 seconds") }
+        guard ["ddsp", "inside"].contains(searchFraming) else { throw ValidationError("--search-framing: ddsp or inside, not '\(searchFraming)'") }
+        guard !out.isEmpty else { throw ValidationError("--out must name a path") }
+        _ = try chosenMethods()
+    }
+
+    func chosenMethods() throws -> [MatchMethod] {
+        let names = methods.split(separator: ",").map(String.init)
+        guard !names.isEmpty else { throw ValidationError("--methods names no method") }
+        return try names.map { name in
+            guard let m = MatchMethod(rawValue: name) else { throw ValidationError("unknown method '\(name)'") }
             return m
         }
-        let modelPath = model ?? "models/\(synth).h5"
-        let estimator: ParameterEstimator? = FileManager.default.fileExists(atPath: modelPath) ? try Checkpoint.load(modelPath).estimator : nil
-        if estimator == nil {
-            guard model == nil else { throw ValidationError("\(modelPath): no such model") }
-            FileHandle.standardError.write("evaluate: no model at \(modelPath): the matcher and estimate rows are skipped\n".data(using: .utf8)!)
-        }
-        if let estimator, estimator.synthName != synth { throw ValidationError("\(modelPath) is a model for \(estimator.synthName)") }
+    }
 
-        // Targets: (name, audio, true normalised parameters if synthetic).
-        var items: [(name: String, audio: [Float], truth: [Float]?)] = []
-        var rate = estimator?.sampleRate ?? 16000, n = estimator?.sampleCount ?? 16000
+    func run() throws {
+        let chosen = try chosenMethods()
+        var estimator: ParameterEstimator?
+        do {
+            let path = try model ?? ModelSearch.find(synth)
+            estimator = try Checkpoint.load(path).estimator
+            if estimator!.synthName != synth { throw ValidationError("\(path) is a model for \(estimator!.synthName)") }
+        } catch let error as ModelSearchError {
+            FileHandle.standardError.write("evaluate: \(error.description): the matcher and estimate rows are skipped\n".data(using: .utf8)!)
+        }
+
+        // Targets: (name, what the methods see, the analysis, true normalised parameters if synthetic).
+        var items: [(name: String, target: EvaluationTarget, analysis: NoteAnalysis?, truth: [Float]?)] = []
+        var rate = estimator?.sampleRate ?? 16000
         if let data {
             let reader = try DatasetReader(path: data)
             guard reader.info.synth == synth else { throw ValidationError("\(data) holds \(reader.info.synth) examples, not \(synth)") }
-            if estimator == nil { (rate, n) = (reader.info.sampleRate, reader.info.sampleCount) }
-            guard reader.info.sampleRate == rate, reader.info.sampleCount == n else {
-                throw ValidationError("\(data) has \(reader.info.sampleCount) samples at \(reader.info.sampleRate) Hz; the model reads \(n) at \(rate) Hz")
-            }
+            if estimator == nil { rate = reader.info.sampleRate }
+            guard reader.info.sampleRate == rate else { throw ValidationError("\(data) is at \(reader.info.sampleRate) Hz; the model reads \(rate) Hz") }
             for row in reader.rows(.test).prefix(count) {
                 let e = try reader.example(row)
-                items.append(("\(data)#\(reader.info.firstIndex + row)", e.audio, e.params))
+                items.append(("\(data)#\(reader.info.firstIndex + row)", EvaluationTarget(samples: e.audio),
+                              try? NoteAnalysis.analyse(e.audio, sampleRate: rate), e.params))
             }
         } else if let targets {
             let folder = try AudioFile.readFolder(targets, sampleRate: rate)
             for (name, error) in folder.failures { FileHandle.standardError.write("evaluate: skipping \(name): \(error)\n".data(using: .utf8)!) }
+            var settings = NoteAnalysis.Settings()
+            settings.maximumDuration = maxDuration
             for clip in folder.clips.prefix(count) {
-                let fitted = clip.audio.fitted(to: n)
-                guard fitted.contains(where: { abs($0) > 1e-5 }) else { FileHandle.standardError.write("evaluate: skipping \(clip.name): silent\n".data(using: .utf8)!); continue }
-                items.append((clip.name, fitted, nil))
+                let analysis: NoteAnalysis
+                do { analysis = try NoteAnalysis.analyse(clip.audio.samples, sampleRate: rate, settings: settings) } catch {
+                    FileHandle.standardError.write("evaluate: skipping \(clip.name): \(error)\n".data(using: .utf8)!)
+                    continue
+                }
+                let note = Array(clip.audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
+                var target = EvaluationTarget(samples: note)
+                if let f0 = analysis.f0 { target.pinned["f0"] = f0 }
+                else { FileHandle.standardError.write("evaluate: \(clip.name): no pitch found; f0 is searched like the rest\n".data(using: .utf8)!) }
+                target.starts["note_off"] = min(max(analysis.noteOffSeconds, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+                items.append((clip.name, target, analysis, nil))
             }
         }
         guard !items.isEmpty else { throw ValidationError("no targets") }
         let module = try SynthRegistry.make(synth, sampleRate: rate)
-        var evaluator = MatchEvaluator(synth: module, estimator: estimator, sampleCount: n, budget: budget)
+        let names = Set(module.parameters.map { $0.name })
+        var evaluator = MatchEvaluator(synth: module, estimator: estimator, budget: budget)
         evaluator.restarts = restarts
         evaluator.learningRate = learningRate
-        switch searchFraming {
-        case "ddsp": break
-        case "inside": evaluator.searchLoss = evaluator.loss.framed(.none)
-        default: throw ValidationError("--search-framing: ddsp or inside, not '\(searchFraming)'")
-        }
+        if searchFraming == "inside" { evaluator.searchLoss = evaluator.loss.framed(.none) }
         let active = chosen.filter { estimator != nil || ($0 != .matcher && $0 != .estimate) }
 
-        var csv = CSVWriter(path: out + ".csv", header: ["target", "method", "seconds", "evaluations"] + MatchMetrics.names + ["param_mae"])
-        var scores: [MatchMethod: [[Double]]] = [:], wins: [MatchMethod: Int] = [:]
+        let columns = MatchMetrics.names + ListenerMetrics.names + ["param_mae"]
+        var csv = CSVWriter(path: out + ".csv", header: ["target", "method", "seconds", "evaluations", "samples"] + columns)
+        var scores: [MatchMethod: [String: [Double]]] = [:], wins: [MatchMethod: Int] = [:]
         var bar = ProgressBar("evaluate \(synth)", total: items.count * active.count)
         var done = 0
         for (i, item) in items.enumerated() {
+            var target = item.target
+            // Values the module has, in its ranges (a pitch outside its f0 range is searched instead).
+            target.pinned = target.pinned.filter { key, value in module.parameters.first { $0.name == key }?.contains(value) ?? false }
+            target.starts = target.starts.filter { names.contains($0.key) }
             var best: (MatchMethod, Double)?
             for method in active {
-                let outcome = evaluator.run(method, target: item.audio, seed: seed &+ UInt64(i))
-                let metrics = MatchMetrics.measure(outcome.audio, item.audio, sampleRate: rate, loss: evaluator.loss)
-                let mae = item.truth.map { t in zip(outcome.controls, t).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(t.count) }
-                csv.row([item.name, method.rawValue, outcome.seconds, outcome.evaluations] + metrics.values + [mae.map { "\($0)" } ?? ""])
-                scores[method, default: []].append(metrics.values + [mae ?? .nan])
+                let outcome = evaluator.run(method, target: target, seed: seed &+ UInt64(i))
+                let metrics = MatchMetrics.measure(outcome.audio, target.samples, sampleRate: rate, loss: evaluator.loss)
+                let listener = item.analysis.map { ListenerMetrics.measure(outcome.audio, target.samples, sampleRate: rate, target: $0).values }
+                    ?? [Double](repeating: .nan, count: ListenerMetrics.names.count)
+                let mae = item.truth.map { t in zip(outcome.controls, t).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(t.count) } ?? .nan
+                let row = metrics.values + listener + [mae]
+                csv.row([item.name, method.rawValue, outcome.seconds, outcome.evaluations, target.samples.count] + row.map { $0.isNaN ? "" as Any : $0 as Any })
+                for (c, v) in zip(columns, row) { scores[method, default: [:]][c, default: []].append(v) }
                 if method != .estimate, metrics.spectral < best?.1 ?? .infinity { best = (method, metrics.spectral) }
                 done += 1
                 if !quiet { bar.update(done) }
             }
             if let best { wins[best.0, default: 0] += 1 }
+            try csv.finish()   // results so far are on disk after every target
         }
-        try csv.finish()
-        var summary = CSVWriter(path: out + "-summary.csv", header: ["method", "targets", "budget_s"] + MatchMetrics.names + ["param_mae", "best_spectral_count"])
-        print(String(format: "%-9@ %9@ %8@ %8@ %9@ %5@", "method", "spectral", "LSD dB", "MCD dB", "param MAE", "best"))
-        for method in active {
-            let rows = scores[method] ?? []
-            let means = (0..<4).map { c in rows.map { $0[c] }.reduce(0, +) / Double(max(rows.count, 1)) }
-            summary.row([method.rawValue, rows.count, budget] + means + [wins[method] ?? 0])
-            print(String(format: "%-9@ %9.3f %8.2f %8.2f %9@ %5d", method.rawValue, means[0], means[1], means[2],
-                         means[3].isNaN ? "-" : String(format: "%.4f", means[3]), wins[method] ?? 0))
+        try writeSummary(scores, wins: wins, methods: active, targets: items.count, columns: columns)
+        print("wrote \(out).csv and \(out)-summary.csv")
+    }
+
+    /// Per method: each column's mean with its 95% bootstrap interval over targets, the share of
+    /// targets it scored best on, and its paired spectral difference to the matcher.
+    func writeSummary(_ scores: [MatchMethod: [String: [Double]]], wins: [MatchMethod: Int], methods: [MatchMethod],
+                      targets: Int, columns: [String]) throws {
+        var header = ["method", "targets", "budget_s", "best_spectral_count"]
+        for c in columns { header += [c, c + "_low", c + "_high"] }
+        header += ["spectral_minus_matcher", "spectral_minus_matcher_low", "spectral_minus_matcher_high", "matcher_better_count"]
+        var summary = CSVWriter(path: out + "-summary.csv", header: header)
+        print(String(format: "%-9@ %22@ %22@ %9@ %16@ %6@", "method", "spectral [95% CI]", "MCD dB [95% CI]", "right note", "envelope corr", "best"))
+        let reference = scores[.matcher]?["spectral"]
+        for method in methods {
+            let m = scores[method] ?? [:]
+            var row: [Any] = [method.rawValue, targets, budget, wins[method] ?? 0]
+            var cells: [String: (Double, Double, Double)] = [:]
+            for c in columns {
+                let ci = Bootstrap.meanInterval(m[c] ?? [])
+                cells[c] = ci
+                row += [ci.mean, ci.low, ci.high].map { $0.isNaN ? "" as Any : $0 as Any }
+            }
+            if let reference, method != .matcher, let mine = m["spectral"], mine.count == reference.count {
+                let difference = Bootstrap.meanInterval(zip(mine, reference).map { $0 - $1 })
+                row += [difference.mean, difference.low, difference.high, zip(mine, reference).filter { $1 < $0 }.count]
+            } else { row += ["", "", "", ""] }
+            summary.row(row)
+            func show(_ c: String, _ digits: Int) -> String {
+                guard let (mean, low, high) = cells[c], mean.isFinite else { return "-" }
+                return String(format: "%.\(digits)f [%.\(digits)f, %.\(digits)f]", mean, low, high)
+            }
+            print(String(format: "%-9@ %22@ %22@ %9@ %16@ %6d", method.rawValue, show("spectral", 3), show("mcd_db", 2),
+                         show("right_note", 2), show("envelope_corr", 2), wins[method] ?? 0))
         }
         try summary.finish()
-        print("wrote \(out).csv and \(out)-summary.csv")
     }
 }

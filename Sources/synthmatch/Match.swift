@@ -20,12 +20,18 @@ struct Match: ParsableCommand {
                             and unit (play it with `synthmatch render --preset-file`)
               match.wav     the preset played at the target's note, length and sample rate, as loud as the target
               refinement.csv  loss per step and restart
+            With several targets (e.g. A2.wav A3.wav E4.wav) the timbre and envelope parameters are shared, each note
+            keeps its own pitch and key release, and the mean loss over the notes is minimised; each note is also
+            matched alone, and the table printed says how much worse each note fits in the joint preset. The preset
+            is keyed to the first target's note; match-STEM.wav plays it at each target's note and length.
             The model is models/SYNTH.h5, found next to the executable, in $SYNTHMATCH_MODELS or in the
             repository the executable was built in; --no-model refines from random starts instead.
             Example: synthmatch match Examples/gm-saw-lead-45.wav --synth subtractive --out match-saw
             """)
 
-    @Argument(help: "Target recording of one note.") var target: String
+    @Argument(help: "Target recording of one note; several recordings of one instrument at different pitches are matched jointly into one preset.")
+    var targets: [String]
+    var target: String { targets[0] }
     @Option(help: "Module name (see `synthmatch synths`).") var synth: String
     @Option(help: "Estimator model file (default: the shipped models/SYNTH.h5).") var model: String?
     @Flag(help: "Use no model: refine from random starts.") var noModel = false
@@ -54,9 +60,14 @@ struct Match: ParsableCommand {
         guard matchRate.isFinite, matchRate >= 8000, matchRate <= 48_000 else { throw ValidationError("--match-rate must be within 8000...48000 Hz") }
         guard !out.isEmpty else { throw ValidationError("--out must name a folder") }
         guard noModel == false || model == nil else { throw ValidationError("give --model or --no-model, not both") }
+        guard (1...16).contains(targets.count) else { throw ValidationError("give 1 to 16 target recordings") }
+        guard targets.count == 1 || (note == nil && f0 == nil && noteOff == nil) else {
+            throw ValidationError("--note, --f0 and --note-off apply to a single target; with several, each is analysed")
+        }
     }
 
     func run() throws {
+        if targets.count > 1 { return try runJoint() }
         let estimator = try loadEstimator()
         let rate = estimator?.sampleRate ?? matchRate
         let module = try SynthRegistry.make(synth, sampleRate: rate)
@@ -162,5 +173,81 @@ struct Match: ParsableCommand {
             throw ValidationError(String(format: "the pitch %.2f Hz (%@) is outside %@'s f0 range %.0f...%.0f Hz", hz, from, synth, spec.minimum, spec.maximum))
         }
         return (hz, MIDINote.nearest(toHz: hz).midi, from)
+    }
+
+    /// Several notes of one instrument into one preset (`JointMatcher`), each also matched alone.
+    func runJoint() throws {
+        let estimator = try loadEstimator()
+        let rate = estimator?.sampleRate ?? matchRate
+        let module = try SynthRegistry.make(synth, sampleRate: rate)
+        if let estimator, estimator.parameters.map(ParameterDescription.init) != module.parameters.map(ParameterDescription.init) {
+            throw ValidationError("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
+        }
+        guard let f0Spec = module.parameters.first(where: { $0.name == "f0" }) else { throw ValidationError("\(synth) has no f0 parameter: joint matching needs notes at different pitches") }
+        var settings = NoteAnalysis.Settings()
+        settings.maximumDuration = maxDuration
+        var notes: [JointMatcher.Note] = [], analyses: [NoteAnalysis] = []
+        var outputRate = sampleRate
+        for path in targets {
+            let original = try AudioFile.read(path)
+            outputRate = outputRate ?? original.sampleRate
+            let audio = try AudioFile.resample(original, to: rate)
+            let analysis: NoteAnalysis
+            do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch { throw ValidationError("\(path) \(error)") }
+            guard let hz = analysis.f0 else { throw ValidationError("\(path): no pitch found; joint matching needs pitched notes (match it alone with --note)") }
+            guard f0Spec.contains(hz) else { throw ValidationError(String(format: "%@: the pitch %.2f Hz is outside %@'s f0 range", path, hz, synth)) }
+            var pinned = ["f0": hz]
+            if module.parameters.contains(where: { $0.name == "note_off" }) {
+                pinned["note_off"] = min(max(analysis.noteOffSeconds, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+            }
+            notes.append(.init(samples: Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)]), pinned: pinned))
+            analyses.append(analysis)
+        }
+        var options = MatchOptions()
+        options.steps = steps
+        options.restarts = restarts
+        options.learningRate = learningRate
+        options.seed = seed
+        for note in notes { try options.loss.validate(sampleCount: note.samples.count) }
+        let joint = JointMatcher.match(notes: notes, synth: module, estimator: estimator, options: options)
+        let alone: [Double] = notes.map { note in
+            var single = options
+            single.pinned = ["f0": note.pinned["f0"]!]
+            if let off = note.pinned["note_off"] { single.starts["note_off"] = off }
+            return Matcher.match(target: note.samples, synth: module, estimator: estimator, options: single).bestLoss
+        }
+
+        let key = MIDINote.nearest(toHz: notes[0].pinned["f0"]!)
+        let rateOut = outputRate ?? rate
+        var preset = PresetFile(synth: module, controls: joint.best, note: key.midi, fineTuneCents: key.cents,
+                                durationSeconds: Double(notes[0].samples.count) / rate, sampleRate: rateOut, gainDB: 0)
+        let firstTarget = try AudioFile.resample(MonoAudio(samples: notes[0].samples, sampleRate: rate), to: rateOut).samples
+        preset.gain_db = LoudnessMatch.gainDB(for: try preset.render(), toMatch: firstTarget)
+        preset.source = ["targets": targets.joined(separator: " "), "match": "joint over \(targets.count) notes",
+                         "model": estimator == nil ? "none" : (model ?? "shipped \(synth).h5"), "match_sample_rate": fmt(rate)]
+        preset.scores = ["mean_spectral_loss": joint.noteLosses.reduce(0, +) / Double(notes.count)]
+        var renders: [(String, [Float])] = []
+        for (j, path) in targets.enumerated() {
+            let midi = MIDINote.nearest(toHz: notes[j].pinned["f0"]!).midi
+            // Each note at its own note and length; the preset's fine tune is the first note's.
+            let stem = ((path as NSString).lastPathComponent as NSString).deletingPathExtension
+            renders.append(("match-\(stem).wav", try preset.render(note: midi, duration: Double(notes[j].samples.count) / rate)))
+        }
+        try OutputFolder.write(out) { folder in
+            try AtomicFile.write(try preset.encoded(), to: (folder as NSString).appendingPathComponent("preset.json"))
+            try AudioFile.write(MonoAudio(samples: try preset.render(), sampleRate: rateOut), to: (folder as NSString).appendingPathComponent("match.wav"))
+            for (name, audio) in renders { try AudioFile.write(MonoAudio(samples: audio, sampleRate: rateOut), to: (folder as NSString).appendingPathComponent(name)) }
+            var csv = CSVWriter(path: (folder as NSString).appendingPathComponent("refinement.csv"), header: ["step", "restart", "mean_loss"])
+            for (s, losses) in joint.history.enumerated() { for (r, l) in losses.enumerated() { csv.row([s, r, l]) } }
+            try csv.finish()
+        }
+        print(String(format: "%-28@ %6@ %8@ %10@ %10@ %8@", "target", "note", "seconds", "alone", "joint", "ratio"))
+        for (j, path) in targets.enumerated() {
+            let (midi, cents) = MIDINote.nearest(toHz: notes[j].pinned["f0"]!)
+            print(String(format: "%-28@ %6@ %8.2f %10.4f %10.4f %8.2f", (path as NSString).lastPathComponent,
+                         MIDINote.name(midi) + String(format: "%+.0f", cents), analyses[j].durationSeconds, alone[j], joint.noteLosses[j], joint.noteLosses[j] / alone[j]))
+        }
+        print(String(format: "joint (%d steps x %d restarts, %.1f s): one preset keyed to %@; wrote %@/preset.json, match.wav and match-*.wav",
+                     steps, restarts, joint.seconds, MIDINote.name(key.midi), out))
     }
 }

@@ -81,3 +81,36 @@ final class MatcherTests: XCTestCase {
         XCTAssertLessThanOrEqual(result.bestLoss, estimateLoss)
     }
 }
+
+final class JointMatcherTests: XCTestCase {
+    /// Two notes of one preset at A3 and E4 (own pitch and key release each): joint refinement
+    /// from random starts lowers the mean loss, keeps each note's pinned values, shares the rest,
+    /// and renders each note at its own length.
+    func testSharesTimbreAcrossNotesAndKeepsEachPitch() {
+        let synth = SubtractiveSynth()
+        let layout = synth.layout(frameCount: 1)
+        var notes: [JointMatcher.Note] = []
+        for (hz, off, n) in [(220.0, 0.05, 2048), (329.63, 0.08, 2600)] {
+            var c = Controls<Float>(defaultsFor: layout, batchSize: 1)
+            c.set(item: 0, parameter: 0, to: Float(synth.parameters[0].normalised(hz)))
+            c.set(item: 0, parameter: 16, to: Float(synth.parameters[16].normalised(off)))
+            notes.append(.init(samples: synth.render(c, RenderRequest(sampleCount: n)).samples, pinned: ["f0": hz, "note_off": off]))
+        }
+        var options = MatchOptions()
+        options.steps = 40
+        options.restarts = 2
+        options.loss = .ddsp(fftSizes: [512, 128, 64])
+        let result = JointMatcher.match(notes: notes, synth: synth, estimator: nil, options: options)
+        XCTAssertEqual(result.history.count, 41)
+        XCTAssertLessThan(result.bestLoss, Double(result.history[0].min()!) * 0.9)
+        XCTAssertEqual(result.bestLoss, Double(result.history.joined().min()!), accuracy: 1e-6)
+        XCTAssertEqual(result.audio.map(\.count), [2048, 2600])
+        XCTAssertEqual(result.noteLosses.count, 2)
+        // Note 2 is note 1's preset with its own pitch and key release.
+        var second = result.best
+        second[0] = Float(synth.parameters[0].normalised(329.63))
+        second[16] = Float(synth.parameters[16].normalised(0.08))
+        XCTAssertEqual(result.audio[1], synth.render(Controls(layout: layout, batchSize: 1, values: second), RenderRequest(sampleCount: 2600)).samples)
+        XCTAssertEqual(Double(result.best[0]), synth.parameters[0].normalised(220), accuracy: 1e-6)
+    }
+}

@@ -74,21 +74,23 @@ final class SearchTests: XCTestCase {
 }
 
 final class EvaluatorTests: XCTestCase {
-    /// Every method returns parameters in the unit cube whose render is what it reports, and
-    /// respects the time budget (to a step's granularity).
+    /// Every method returns parameters in the unit cube whose render is what it reports,
+    /// respects the time budget (to a step's granularity) and holds the pinned f0; the target
+    /// may be longer than the estimator's window (a whole note).
     func testEveryMethodRunsWithinItsBudget() throws {
         let synth = SubtractiveSynth()
         let estimator = try tinyEstimator(for: synth, sampleCount: 2048)
         let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
-        let target = synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 2048)).samples
-        var evaluator = MatchEvaluator(synth: synth, estimator: estimator, sampleCount: 2048, budget: 0.5)
+        let target = synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 3000)).samples
+        var evaluator = MatchEvaluator(synth: synth, estimator: estimator, budget: 0.5)
         evaluator.loss = .ddsp(fftSizes: [512, 128])
         evaluator.restarts = 2
         for method in MatchMethod.allCases {
-            let outcome = evaluator.run(method, target: target, seed: 1)
+            let outcome = evaluator.run(method, target: EvaluationTarget(samples: target, pinned: ["f0": 220], starts: ["note_off": 0.1]), seed: 1)
+            XCTAssertEqual(Double(outcome.controls[0]), synth.parameters[0].normalised(220), accuracy: 1e-6, "\(method)")
             XCTAssertEqual(outcome.controls.count, synth.parameters.count, "\(method)")
             XCTAssertTrue(outcome.controls.allSatisfy { $0 >= 0 && $0 <= 1 }, "\(method)")
-            XCTAssertEqual(outcome.audio, synth.render(Controls(layout: layout, batchSize: 1, values: outcome.controls), RenderRequest(sampleCount: 2048)).samples)
+            XCTAssertEqual(outcome.audio, synth.render(Controls(layout: layout, batchSize: 1, values: outcome.controls), RenderRequest(sampleCount: 3000)).samples)
             XCTAssertLessThan(outcome.seconds, method == .estimate ? 0.5 : 3, "\(method)")
             if method != .estimate { XCTAssertGreaterThan(outcome.evaluations, 1, "\(method)") }
         }
