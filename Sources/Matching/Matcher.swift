@@ -24,6 +24,17 @@ public struct MatchOptions: Sendable {
     /// Physical starting values by name (the analysed note-off): they replace the estimate's
     /// and are refined like the rest.
     public var starts: [String: Double] = [:]
+    /// A normalised point to start from instead of the network's estimate (restart 0 exactly,
+    /// the others perturbed around it); the result is never worse than it.
+    public var initial: [Float]?
+    /// For modules with operator frequency ratios (`opN_ratio`, FM): keep the match harmonic, so
+    /// it sounds at the target's note. Operator detunes are held at 0; after two thirds of the
+    /// steps the ratios are rounded to whole numbers 1...16 (divided by their greatest common
+    /// divisor over the audible operators, so the fundamental is the note's f0 and not a
+    /// multiple of it), and the last third refines the rest with the ratios held. Without it,
+    /// continuous ratios drift to inharmonic, bell-like matches (issue 13: 3 of 18 GM notes at
+    /// the right pitch).
+    public var harmonicRatios = true
     public init() {}
 }
 
@@ -49,6 +60,29 @@ public struct MatchResult: Sendable {
 public enum Matcher {
     public static func match(target: [Float], synth: any Synth, estimator: ParameterEstimator?,
                              options: MatchOptions = .init()) -> MatchResult {
+        let specs = synth.parameters
+        let ratios = specs.indices.filter { HarmonicRatios.isRatio(specs[$0].name) }
+        guard options.harmonicRatios, !ratios.isEmpty else { return refine(target: target, synth: synth, estimator: estimator, options: options) }
+        var first = options
+        for spec in specs where spec.name.hasPrefix("op") && spec.name.hasSuffix("_detune") && first.pinned[spec.name] == nil {
+            first.pinned[spec.name] = 0
+        }
+        first.steps = options.steps * 2 / 3
+        first.timeBudget = options.timeBudget.map { $0 * 2 / 3 }
+        let a = refine(target: target, synth: synth, estimator: estimator, options: first)
+        let snapped = HarmonicRatios.snap(a.best.values, specs: specs)
+        var second = first
+        second.steps = options.steps - first.steps
+        second.timeBudget = options.timeBudget.map { Swift.max(0, $0 - a.seconds) }
+        for q in ratios { second.pinned[specs[q].name] = specs[q].physical(Double(snapped[q])) }
+        second.initial = snapped
+        let b = refine(target: target, synth: synth, estimator: nil, options: second)
+        return MatchResult(best: b.best, bestLoss: b.bestLoss, estimate: a.estimate, estimateLoss: a.estimateLoss,
+                           history: a.history + b.history, bestRestart: b.bestRestart, audio: b.audio, seconds: a.seconds + b.seconds)
+    }
+
+    /// Gradient refinement from the estimate (or `options.initial`, or random points).
+    static func refine(target: [Float], synth: any Synth, estimator: ParameterEstimator?, options: MatchOptions) -> MatchResult {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let n = target.count
@@ -63,10 +97,15 @@ public enum Matcher {
 
         var estimate: Controls<Float>?, estimateLoss: Double?
         var starts = Controls<Float>(zerosFor: layout, batchSize: restarts)
-        if let estimator {
+        var centre: Controls<Float>?
+        if let initial = options.initial {
+            centre = Controls(layout: layout, batchSize: 1, values: initial)
+        } else if let estimator {
             // The network reads its own window from the note's start (zero-padded when shorter).
             let window = estimator.fitted(target)
-            var guess = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: window))
+            centre = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: window))
+        }
+        if var guess = centre {
             applyKnown(&guess.values, item: 0)
             estimate = guess
             let audio = synth.render(guess, RenderRequest(sampleCount: n))
@@ -119,5 +158,30 @@ public enum Matcher {
         let audio = synth.render(bestControls, RenderRequest(sampleCount: n)).samples
         return MatchResult(best: bestControls, bestLoss: Double(best.loss), estimate: estimate, estimateLoss: estimateLoss,
                            history: history, bestRestart: best.restart, audio: audio, seconds: elapsed())
+    }
+}
+
+/// Whole-number operator ratios (see `MatchOptions.harmonicRatios`).
+enum HarmonicRatios {
+    static func isRatio(_ name: String) -> Bool { name.hasPrefix("op") && name.hasSuffix("_ratio") }
+
+    /// `values` (normalised) with every `opN_ratio` rounded to a whole number in 1...16, divided
+    /// by the ratios' greatest common divisor over operators whose level is above 0.01.
+    static func snap(_ values: [Float], specs: [ParameterSpec]) -> [Float] {
+        var out = values
+        var ratios: [(index: Int, ratio: Int, audible: Bool)] = []
+        for (q, spec) in specs.enumerated() where isRatio(spec.name) {
+            let r = Int(Swift.min(Swift.max(spec.physical(Double(values[q])).rounded(), 1), 16))
+            let op = spec.name.dropLast("_ratio".count)
+            let level = specs.firstIndex { $0.name == op + "_level" }.map { specs[$0].physical(Double(values[$0])) } ?? 1
+            ratios.append((q, r, level > 0.01))
+        }
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        let g = ratios.filter(\.audible).map(\.ratio).reduce(0, gcd)
+        for (q, r, _) in ratios {
+            let whole = g > 1 && r % g == 0 ? r / g : r
+            out[q] = Float(specs[q].normalised(Double(whole)))
+        }
+        return out
     }
 }

@@ -114,3 +114,47 @@ final class JointMatcherTests: XCTestCase {
         XCTAssertEqual(Double(result.best[0]), synth.parameters[0].normalised(220), accuracy: 1e-6)
     }
 }
+
+final class HarmonicRatioTests: XCTestCase {
+    /// FM matches keep whole-number operator ratios with no common divisor and no detune, so
+    /// they sound at the pinned f0; the history covers both phases.
+    func testFMMatchEndsHarmonicAtTheNote() throws {
+        let synth = FMSynth(algorithm: 5)
+        let target = (0..<3000).map { i in Float(0.3 * sin(2 * Double.pi * 220 * Double(i) / 16000) + 0.1 * sin(2 * Double.pi * 660 * Double(i) / 16000)) }
+        var options = MatchOptions()
+        options.steps = 30
+        options.restarts = 2
+        options.loss = .ddsp(fftSizes: [512, 128])
+        options.pinned = ["f0": 220]
+        let result = Matcher.match(target: target, synth: synth, estimator: nil, options: options)
+        XCTAssertEqual(result.history.count, 20 + 1 + 10 + 1)
+        var ratios: [Int] = []
+        for (q, spec) in synth.parameters.enumerated() {
+            let v = spec.physical(Double(result.best.values[q]))
+            if spec.name.hasSuffix("_ratio") {
+                XCTAssertEqual(v, v.rounded(), accuracy: 1e-3, spec.name)
+                ratios.append(Int(v.rounded()))
+            }
+            if spec.name.hasSuffix("_detune") { XCTAssertEqual(v, 0, accuracy: 1e-4, spec.name) }
+        }
+        func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
+        XCTAssertEqual(ratios.reduce(0, gcd), 1)
+        let pitch = try XCTUnwrap(try NoteAnalysis.analyse(result.audio, sampleRate: 16000).f0)
+        XCTAssertLessThan(abs(1200 * log2(pitch / 220)), 50)
+    }
+
+    func testSnapDividesACommonFactor() {
+        let synth = FMSynth(algorithm: 5)
+        var values = Controls<Float>(defaultsFor: synth.layout(frameCount: 1), batchSize: 1).values
+        for op in 1...6 {
+            let q = synth.parameters.firstIndex { $0.name == "op\(op)_ratio" }!
+            values[q] = Float(synth.parameters[q].normalised([2.1, 3.9, 6.2, 2, 4, 8][op - 1]))
+        }
+        let snapped = HarmonicRatios.snap(values, specs: synth.parameters)
+        let ratios = (1...6).map { op -> Double in
+            let q = synth.parameters.firstIndex { $0.name == "op\(op)_ratio" }!
+            return synth.parameters[q].physical(Double(snapped[q]))
+        }
+        for (r, expected) in zip(ratios, [1.0, 2, 3, 1, 2, 4]) { XCTAssertEqual(r, expected, accuracy: 1e-4) }
+    }
+}
