@@ -68,7 +68,7 @@ struct Evaluate: ParsableCommand {
         do {
             let path = try model ?? ModelSearch.find(synth)
             estimator = try Checkpoint.load(path).estimator
-            if estimator!.synthName != synth { throw ValidationError("\(path) is a model for \(estimator!.synthName)") }
+            if estimator!.synthName != synth { throw CommandFailure("\(path) is a model for \(estimator!.synthName)") }
         } catch let error as ModelSearchError {
             FileHandle.standardError.write("evaluate: \(error.description): the matcher and estimate rows are skipped\n".data(using: .utf8)!)
         }
@@ -78,9 +78,9 @@ struct Evaluate: ParsableCommand {
         var rate = estimator?.sampleRate ?? 16000
         if let data {
             let reader = try DatasetReader(path: data)
-            guard reader.info.synth == synth else { throw ValidationError("\(data) holds \(reader.info.synth) examples, not \(synth)") }
+            guard reader.info.synth == synth else { throw CommandFailure("\(data) holds \(reader.info.synth) examples, not \(synth)") }
             if estimator == nil { rate = reader.info.sampleRate }
-            guard reader.info.sampleRate == rate else { throw ValidationError("\(data) is at \(reader.info.sampleRate) Hz; the model reads \(rate) Hz") }
+            guard reader.info.sampleRate == rate else { throw CommandFailure("\(data) is at \(reader.info.sampleRate) Hz; the model reads \(rate) Hz") }
             for row in reader.rows(.test).prefix(count) {
                 let e = try reader.example(row)
                 items.append(("\(data)#\(reader.info.firstIndex + row)", EvaluationTarget(samples: e.audio),
@@ -105,7 +105,7 @@ struct Evaluate: ParsableCommand {
                 items.append((clip.name, target, analysis, nil))
             }
         }
-        guard !items.isEmpty else { throw ValidationError("no targets") }
+        guard !items.isEmpty else { throw CommandFailure("no targets") }
         let module = try SynthRegistry.make(synth, sampleRate: rate)
         let names = Set(module.parameters.map { $0.name })
         var evaluator = MatchEvaluator(synth: module, estimator: estimator, budget: budget)

@@ -72,7 +72,7 @@ struct Match: ParsableCommand {
         let rate = estimator?.sampleRate ?? matchRate
         let module = try SynthRegistry.make(synth, sampleRate: rate)
         if let estimator, estimator.parameters.map(ParameterDescription.init) != module.parameters.map(ParameterDescription.init) {
-            throw ValidationError("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
+            throw CommandFailure("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
         }
         let original = try AudioFile.read(target)
         let outputRate = sampleRate ?? original.sampleRate
@@ -81,7 +81,7 @@ struct Match: ParsableCommand {
         settings.maximumDuration = maxDuration
         let analysis: NoteAnalysis
         do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch {
-            throw ValidationError("\(target) \(error)")
+            throw CommandFailure("\(target) \(error)")
         }
         let notePart = Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
         let pitch = try choosePitch(analysis, module: module)
@@ -122,7 +122,7 @@ struct Match: ParsableCommand {
                          "mel_cepstral_distance_db": metrics.melCepstral, "sine_baseline_spectral_loss": baseline,
                          "estimate_spectral_loss": result.estimateLoss ?? .nan].filter { $0.value.isFinite }
         let wav = try preset.render()
-        guard wav.allSatisfy({ $0.isFinite }) else { throw ValidationError("the matched preset renders non-finite samples (a bug: please report the command)") }
+        guard wav.allSatisfy({ $0.isFinite }) else { throw CommandFailure("the matched preset renders non-finite samples (a bug: please report the command)") }
 
         try OutputFolder.write(out) { folder in
             try AtomicFile.write(try preset.encoded(), to: (folder as NSString).appendingPathComponent("preset.json"))
@@ -158,7 +158,7 @@ struct Match: ParsableCommand {
         }
         let path = try model ?? ModelSearch.find(synth)
         let loaded = try Checkpoint.load(path)
-        guard loaded.estimator.synthName == synth else { throw ValidationError("\(path) is a model for \(loaded.estimator.synthName), not \(synth)") }
+        guard loaded.estimator.synthName == synth else { throw CommandFailure("\(path) is a model for \(loaded.estimator.synthName), not \(synth)") }
         return loaded.estimator
     }
 
@@ -170,7 +170,7 @@ struct Match: ParsableCommand {
         else { hz = analysis.f0; from = hz == nil ? "none" : "YIN" }
         guard let hz else { return (nil, nil, from) }
         if let spec = module.parameters.first(where: { $0.name == "f0" }), !spec.contains(hz) {
-            throw ValidationError(String(format: "the pitch %.2f Hz (%@) is outside %@'s f0 range %.0f...%.0f Hz", hz, from, synth, spec.minimum, spec.maximum))
+            throw CommandFailure(String(format: "the pitch %.2f Hz (%@) is outside %@'s f0 range %.0f...%.0f Hz", hz, from, synth, spec.minimum, spec.maximum))
         }
         return (hz, MIDINote.nearest(toHz: hz).midi, from)
     }
@@ -181,9 +181,9 @@ struct Match: ParsableCommand {
         let rate = estimator?.sampleRate ?? matchRate
         let module = try SynthRegistry.make(synth, sampleRate: rate)
         if let estimator, estimator.parameters.map(ParameterDescription.init) != module.parameters.map(ParameterDescription.init) {
-            throw ValidationError("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
+            throw CommandFailure("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
         }
-        guard let f0Spec = module.parameters.first(where: { $0.name == "f0" }) else { throw ValidationError("\(synth) has no f0 parameter: joint matching needs notes at different pitches") }
+        guard let f0Spec = module.parameters.first(where: { $0.name == "f0" }) else { throw CommandFailure("\(synth) has no f0 parameter: joint matching needs notes at different pitches") }
         var settings = NoteAnalysis.Settings()
         settings.maximumDuration = maxDuration
         var notes: [JointMatcher.Note] = [], analyses: [NoteAnalysis] = []
@@ -193,9 +193,9 @@ struct Match: ParsableCommand {
             outputRate = outputRate ?? original.sampleRate
             let audio = try AudioFile.resample(original, to: rate)
             let analysis: NoteAnalysis
-            do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch { throw ValidationError("\(path) \(error)") }
-            guard let hz = analysis.f0 else { throw ValidationError("\(path): no pitch found; joint matching needs pitched notes (match it alone with --note)") }
-            guard f0Spec.contains(hz) else { throw ValidationError(String(format: "%@: the pitch %.2f Hz is outside %@'s f0 range", path, hz, synth)) }
+            do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch { throw CommandFailure("\(path) \(error)") }
+            guard let hz = analysis.f0 else { throw CommandFailure("\(path): no pitch found; joint matching needs pitched notes (match it alone with --note)") }
+            guard f0Spec.contains(hz) else { throw CommandFailure(String(format: "%@: the pitch %.2f Hz is outside %@'s f0 range", path, hz, synth)) }
             var pinned = ["f0": hz]
             if module.parameters.contains(where: { $0.name == "note_off" }) {
                 pinned["note_off"] = min(max(analysis.noteOffSeconds, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)

@@ -45,3 +45,10 @@ struct ModelSearchError: Error, CustomStringConvertible {
             + "Pass --model FILE, set SYNTHMATCH_MODELS to a folder of models, or use --no-model to refine from random starts"
     }
 }
+
+/// A failure while running a command (bad file contents, an unusable target): printed as
+/// "Error: ..." without the usage text, which is for mistakes in the command line itself.
+struct CommandFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -53,7 +53,7 @@ struct Render: ParsableCommand {
             let file = try PresetFile.read(presetFile)
             let rate = sampleRate ?? file.sample_rate
             let audio = try file.render(note: note.map { Int($0) }, duration: duration, velocity: velocity, sampleRate: rate)
-            guard audio.allSatisfy({ $0.isFinite }) else { throw ValidationError("the render is not finite (a bug: please report the command)") }
+            guard audio.allSatisfy({ $0.isFinite }) else { throw CommandFailure("the render is not finite (a bug: please report the command)") }
             try AudioFile.write(MonoAudio(samples: audio, sampleRate: rate), to: out)
             let peak = audio.map { abs($0) }.max() ?? 0
             print("wrote \(out): \(file.synth) preset from \(presetFile), note \(note.map { Int($0) } ?? file.note), \(audio.count) samples at \(Int(rate)) Hz, peak \(String(format: "%.3f", peak))")
@@ -73,7 +73,7 @@ struct Render: ParsableCommand {
         }
         for assignment in assignments {
             let parts = assignment.split(separator: "=", maxSplits: 1).map(String.init)
-            guard parts.count == 2, let value = Double(parts[1]) else { throw ValidationError("expected NAME=VALUE, got '\(assignment)'") }
+            guard parts.count == 2, let value = Double(parts[1]) else { throw CommandFailure("expected NAME=VALUE, got '\(assignment)'") }
             guard let p = layout.index(of: parts[0]) else { throw SynthError.unknownParameter(parts[0], synth: synth) }
             let spec = layout.parameters[p]
             guard spec.contains(value) else { throw SynthError.valueOutOfRange(parameter: spec.name, value: value, range: spec.minimum...spec.maximum) }
@@ -82,7 +82,7 @@ struct Render: ParsableCommand {
         let audio = module.render(controls, RenderRequest(sampleCount: samples, noiseKeys: [seed]))
         try AudioFile.write(MonoAudio(samples: audio.samples, sampleRate: sampleRate), to: out)
         let peak = audio.samples.map { abs($0) }.max() ?? 0
-        guard audio.samples.allSatisfy(\.isFinite) else { throw ValidationError("the render is not finite (a bug: please report the command)") }
+        guard audio.samples.allSatisfy(\.isFinite) else { throw CommandFailure("the render is not finite (a bug: please report the command)") }
         print("wrote \(out): \(module.name)\(patch.map { " preset \($0.name)" } ?? ""), \(samples) samples at \(Int(sampleRate)) Hz, peak \(String(format: "%.3f", peak))")
     }
 }

@@ -1,0 +1,79 @@
+import Datasets
+import Foundation
+import XCTest
+
+/// The `synthmatch` executable as a user runs it: built next to the test bundle by
+/// `swift build --build-tests` / `swift test`, run from a folder outside the repository.
+final class CommandLineTests: XCTestCase {
+    var folder: URL!
+    override func setUpWithError() throws {
+        folder = FileManager.default.temporaryDirectory.appendingPathComponent("synthmatch-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    }
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: folder) }
+
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    func executable() throws -> URL {
+        var dir = Bundle.main.bundleURL
+        for _ in 0..<3 {
+            let candidate = dir.appendingPathComponent("synthmatch")
+            if FileManager.default.isExecutableFile(atPath: candidate.path) { return candidate }
+            dir = dir.deletingLastPathComponent()
+        }
+        throw XCTSkip("no synthmatch executable next to the test bundle")
+    }
+
+    @discardableResult
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = try executable()
+        process.arguments = arguments
+        process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let data = pipe.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+
+    /// From outside the repository: the shipped model is found, the whole note is matched, and
+    /// `render --preset-file` at the matched note, length and rate reproduces match.wav exactly.
+    func testMatchFindsTheModelAndItsPresetReplaysTheMatch() throws {
+        let example = Self.repository.appendingPathComponent("Examples/gm-saw-lead-45.wav").path
+        let match = try run(["match", example, "--synth", "subtractive", "--steps", "3", "--restarts", "2", "--out", "m"])
+        XCTAssertEqual(match.status, 0, match.output)
+        XCTAssertTrue(match.output.contains("pitch (YIN): A2 = MIDI 45"), match.output)
+        let replay = try run(["render", "--preset-file", "m/preset.json", "--out", "again.wav"])
+        XCTAssertEqual(replay.status, 0, replay.output)
+        let original = try AudioFile.read(folder.appendingPathComponent("m/match.wav").path)
+        let again = try AudioFile.read(folder.appendingPathComponent("again.wav").path)
+        XCTAssertEqual(original.sampleRate, 16000)
+        XCTAssertEqual(again, original)
+        // Another note and length plays too.
+        let other = try run(["render", "--preset-file", "m/preset.json", "--note", "57", "--duration", "0.5", "--sample-rate", "22050", "--out", "a3.wav"])
+        XCTAssertEqual(other.status, 0, other.output)
+        XCTAssertEqual(try AudioFile.read(folder.appendingPathComponent("a3.wav").path).samples.count, 11025)
+    }
+
+    func testNoModelFoundNamesWhereItLookedAndBadTargetsAreClearErrors() throws {
+        let example = Self.repository.appendingPathComponent("Examples/gm-saw-lead-45.wav").path
+        let missing = try run(["match", example, "--synth", "modal", "--out", "m"])
+        XCTAssertNotEqual(missing.status, 0)
+        XCTAssertTrue(missing.output.contains("no model modal.h5 found; looked in:"), missing.output)
+        XCTAssertFalse(missing.output.contains("Usage:"), missing.output)
+        try AudioFile.write(MonoAudio(samples: [Float](repeating: 0, count: 8000), sampleRate: 16000), to: folder.appendingPathComponent("silent.wav").path)
+        let silent = try run(["match", "silent.wav", "--synth", "subtractive", "--no-model", "--out", "m"])
+        XCTAssertNotEqual(silent.status, 0)
+        XCTAssertTrue(silent.output.contains("silent.wav is silent"), silent.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("m").path))
+        for bad in [["--max-duration", "nan"], ["--max-duration", "4"], ["--restarts", "100000"], ["--learning-rate", "inf"],
+                    ["--note", "200"], ["--f0", "-1"], ["--note-off", "0"], ["--sample-rate", "1e12"], ["--out", ""]] {
+            let r = try run(["match", example, "--synth", "subtractive", "--no-model"] + bad)
+            XCTAssertEqual(r.status, 64, "\(bad): \(r.output)")   // ArgumentParser's validation exit code
+        }
+    }
+}
