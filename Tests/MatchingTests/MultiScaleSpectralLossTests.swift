@@ -132,4 +132,22 @@ final class MultiScaleSpectralLossTests: XCTestCase {
         }
         XCTAssertNoThrow(try MultiScaleSpectralLoss.ddsp().validate(sampleCount: 1))
     }
+
+    /// A batch whose items share one target computes its spectra once; values and gradients are
+    /// bit-identical to scoring each item alone (and to a batch whose targets differ).
+    func testSharedTargetIsComputedOnceWithIdenticalResults() {
+        let n = 3000
+        let target = (0..<n).map { Float(0.4 * sin(Double($0) * 0.07) + 0.1 * sin(Double($0) * 0.31)) }
+        let predictions = (0..<3).flatMap { b in (0..<n).map { Float(0.3 * sin(Double($0) * (0.05 + 0.01 * Double(b)))) } }
+        for loss in [MultiScaleSpectralLoss.ddsp(fftSizes: [1024, 256, 64]), .auraloss(sampleRate: 16000, melBands: 32)] {
+            let batch = loss.valuesWithGradient(AudioBatch(batchSize: 3, sampleCount: n, samples: predictions),
+                                                AudioBatch(batchSize: 3, sampleCount: n, samples: Array([target, target, target].joined())))
+            for b in 0..<3 {
+                let alone = loss.valuesWithGradient(AudioBatch(batchSize: 1, sampleCount: n, samples: Array(predictions[(b * n)..<((b + 1) * n)])),
+                                                    AudioBatch(batchSize: 1, sampleCount: n, samples: target))
+                XCTAssertEqual(batch.values[b], alone.values[0])
+                XCTAssertEqual(Array(batch.gradient.samples[(b * n)..<((b + 1) * n)]), alone.gradient.samples)
+            }
+        }
+    }
 }

@@ -1,4 +1,5 @@
 import DSP
+import Foundation
 import RealModule
 
 /// Multi-scale (multi-resolution) spectral loss with linear-magnitude, log-magnitude and
@@ -143,6 +144,17 @@ public struct MultiScaleSpectralLoss: AudioLoss, Sendable, Hashable, Codable {
         var partial = [T](repeating: 0, count: batch * r)
         var partialGradient = [T](repeating: 0, count: wantGradient ? batch * r * n : 0)
         let scale: T = scaleReduction == .mean ? 1 / T(r) : 1
+        // One target for every item (the matcher's restarts, an evaluation's batch of points):
+        // its spectra are computed once per resolution instead of once per item.
+        let sharedTarget: [SingleResolution<T>.TargetFeatures]? = target.samples.withUnsafeBufferPointer { y in
+            guard batch > 1, (1..<batch).allSatisfy({ memcmp(y.baseAddress! + $0 * n, y.baseAddress!, n * MemoryLayout<T>.stride) == 0 }) else { return nil }
+            let features = FeatureSlots<T>(count: r)
+            let yp = UncheckedPointer(UnsafeMutablePointer(mutating: y.baseAddress!))
+            Parallelism.forEach(r) { j in
+                features.items[j] = SingleResolution<T>(loss: self, configuration: resolutions[j], sampleCount: n)!.features(yp.pointer)
+            }
+            return (0..<r).map { features.items[$0]! }
+        }
         partial.withUnsafeMutableBufferPointer { v in
             partialGradient.withUnsafeMutableBufferPointer { g in
                 prediction.samples.withUnsafeBufferPointer { p in
@@ -154,7 +166,8 @@ public struct MultiScaleSpectralLoss: AudioLoss, Sendable, Hashable, Codable {
                         Parallelism.forEach(batch * r) { job in
                             let b = job / r, resolution = resolutions[job % r]
                             let single = SingleResolution<T>(loss: self, configuration: resolution, sampleCount: n)!
-                            v.pointer[job] = single.evaluate(p.pointer + b * n, y.pointer + b * n,
+                            let features = sharedTarget?[job % r] ?? single.features(y.pointer + b * n)
+                            v.pointer[job] = single.evaluate(p.pointer + b * n, features,
                                                              gradient: wantGradient ? g.pointer + job * n : nil, scale: scale).value
                         }
                     }
@@ -182,6 +195,19 @@ struct UncheckedPointer<T>: @unchecked Sendable {
     init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
 }
 
+/// Per-resolution target features written by one worker each (raw storage: concurrent writes
+/// to a class's array property would trip Swift's exclusivity checks).
+final class FeatureSlots<T: SynthScalar>: @unchecked Sendable {
+    let items: UnsafeMutablePointer<SingleResolution<T>.TargetFeatures?>
+    let count: Int
+    init(count: Int) {
+        self.count = count
+        items = .allocate(capacity: count)
+        items.initialize(repeating: nil, count: count)
+    }
+    deinit { items.deinitialize(count: count); items.deallocate() }
+}
+
 /// One resolution's loss for one signal pair: a workspace, built per item and resolution.
 struct SingleResolution<T: SynthScalar> {
     let loss: MultiScaleSpectralLoss
@@ -195,49 +221,71 @@ struct SingleResolution<T: SynthScalar> {
         mel = loss.melScale.map { MelFilterbank(sampleRate: $0.sampleRate, fftSize: configuration.fftSize, melCount: $0.bands) }
     }
 
+    /// The target's side of the loss: its (mel) magnitudes and their logarithms.
+    struct TargetFeatures: @unchecked Sendable {
+        let magnitudes: [T]
+        let logarithms: [T]
+    }
+
+    func magnitudes(_ spec: [T]) -> [T] {
+        let floor = T(loss.powerFloor)
+        return (0..<(stft.frameCount * stft.binCount)).map { i in
+            let p = spec[2 * i] * spec[2 * i] + spec[2 * i + 1] * spec[2 * i + 1]
+            return Swift.max(p, floor).squareRoot()
+        }
+    }
+
+    /// Frames x bands through the mel filterbank, or the magnitudes themselves.
+    func projected(_ magnitudes: [T]) -> [T] {
+        guard let mel else { return magnitudes }
+        let frames = stft.frameCount, bins = stft.binCount, width = mel.melCount
+        var out = [T](repeating: 0, count: frames * width)
+        for f in 0..<frames {
+            magnitudes.withUnsafeBufferPointer { m in out.withUnsafeMutableBufferPointer { o in mel.apply(m.baseAddress! + f * bins, into: o.baseAddress! + f * width) } }
+        }
+        return out
+    }
+
+    func logOf(_ v: T) -> (value: T, slope: T) {
+        switch loss.logarithm {
+        // Subnormal magnitudes count as zero, as in TensorFlow (which flushes them on CPU):
+        // 1 / v would overflow float32.
+        case .safe(let eps): return v >= T.leastNormalMagnitude ? (T.log(v), 1 / v) : (T.log(T(eps)), 0)
+        case .offset(let eps): return (T.log(v + T(eps)), 1 / (v + T(eps)))
+        }
+    }
+
+    func features(_ target: UnsafePointer<T>) -> TargetFeatures {
+        var ySpec = [T](repeating: 0, count: stft.spectrumCount)
+        ySpec.withUnsafeMutableBufferPointer { stft.transform(target, into: $0.baseAddress!) }
+        let y = projected(magnitudes(ySpec))
+        return TargetFeatures(magnitudes: y, logarithms: y.map { logOf($0).value })
+    }
+
     /// Returns this resolution's weighted loss (before the scale reduction) and, if
     /// `gradient` is given, accumulates `scale * dLoss/dPrediction` into it.
     func evaluate(_ prediction: UnsafePointer<T>, _ target: UnsafePointer<T>,
                   gradient: UnsafeMutablePointer<T>?, scale: T) -> (value: T, terms: (linear: Double, log: Double, convergence: Double)) {
+        evaluate(prediction, features(target), gradient: gradient, scale: scale)
+    }
+
+    func evaluate(_ prediction: UnsafePointer<T>, _ target: TargetFeatures,
+                  gradient: UnsafeMutablePointer<T>?, scale: T) -> (value: T, terms: (linear: Double, log: Double, convergence: Double)) {
         let frames = stft.frameCount, bins = stft.binCount
         var xSpec = [T](repeating: 0, count: stft.spectrumCount)
-        var ySpec = xSpec
         xSpec.withUnsafeMutableBufferPointer { stft.transform(prediction, into: $0.baseAddress!) }
-        ySpec.withUnsafeMutableBufferPointer { stft.transform(target, into: $0.baseAddress!) }
         let floor = T(loss.powerFloor)
-        func magnitudes(_ spec: [T]) -> [T] {
-            (0..<(frames * bins)).map { i in
-                let p = spec[2 * i] * spec[2 * i] + spec[2 * i + 1] * spec[2 * i + 1]
-                return Swift.max(p, floor).squareRoot()
-            }
-        }
-        let xMag = magnitudes(xSpec), yMag = magnitudes(ySpec)
-        // Optional mel projection: frames x bands.
+        let xMag = magnitudes(xSpec)
         let width = mel?.melCount ?? bins
-        var s = xMag, y = yMag
-        if let mel {
-            s = [T](repeating: 0, count: frames * width); y = s
-            for f in 0..<frames {
-                xMag.withUnsafeBufferPointer { m in s.withUnsafeMutableBufferPointer { o in mel.apply(m.baseAddress! + f * bins, into: o.baseAddress! + f * width) } }
-                yMag.withUnsafeBufferPointer { m in y.withUnsafeMutableBufferPointer { o in mel.apply(m.baseAddress! + f * bins, into: o.baseAddress! + f * width) } }
-            }
-        }
+        let s = projected(xMag), y = target.magnitudes, logY = target.logarithms
         let count = T(s.count)
         let wLin = T(loss.linearWeight), wLog = T(loss.logWeight), wSC = T(loss.convergenceWeight)
-        func logOf(_ v: T) -> (value: T, slope: T) {
-            switch loss.logarithm {
-            // Subnormal magnitudes count as zero, as in TensorFlow (which flushes them on CPU):
-            // 1 / v would overflow float32.
-            case .safe(let eps): return v >= T.leastNormalMagnitude ? (T.log(v), 1 / v) : (T.log(T(eps)), 0)
-            case .offset(let eps): return (T.log(v + T(eps)), 1 / (v + T(eps)))
-            }
-        }
         var linSum: T = 0, logSum: T = 0, diff2: T = 0, y2: T = 0
         var dS = gradient == nil ? [] : [T](repeating: 0, count: s.count)
         for i in 0..<s.count {
             let d = s[i] - y[i]
             let (ls, lslope) = logOf(s[i])
-            let dl = ls - logOf(y[i]).value
+            let dl = ls - logY[i]
             switch loss.distance {
             case .l1:
                 linSum += abs(d); logSum += abs(dl)
