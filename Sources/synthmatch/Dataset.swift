@@ -33,6 +33,15 @@ struct Dataset: ParsableCommand {
         @Flag(help: "No progress bar.") var quiet = false
         @Flag(help: "Continue an interrupted run of the same command (its .partial file) instead of starting over.") var resume = false
 
+        func validate() throws {
+            guard (1...100_000_000).contains(count) else { throw ValidationError("--count must be within 1...100000000") }
+            guard duration.isFinite, duration > 0, duration <= 60 else { throw ValidationError("--duration must be in (0, 60] seconds") }
+            guard sampleRate.isFinite, sampleRate >= 1000, sampleRate <= 192_000 else { throw ValidationError("--sample-rate must be within 1000...192000 Hz") }
+            guard (0...256).contains(threads) else { throw ValidationError("--threads must be within 0...256 (0: all cores)") }
+            if let deflate { guard (0...9).contains(deflate) else { throw ValidationError("--deflate must be 0...9") } }
+            guard !out.isEmpty else { throw ValidationError("--out must name a file") }
+        }
+
         func run() throws {
             var spec = DatasetSpec(synth: synth, count: count, seed: seed)
             spec.sampleRate = sampleRate

@@ -31,8 +31,11 @@ struct Distance: ParsableCommand {
     @Flag(help: "Also print each resolution's linear, log and convergence terms.")
     var terms = false
 
+    func validate() throws {
+        guard sampleRate.isFinite, sampleRate >= 1000, sampleRate <= 384_000 else { throw ValidationError("--sample-rate must be within 1000...384000 Hz") }
+    }
+
     func run() throws {
-        guard sampleRate.isFinite, sampleRate >= 1000 else { throw ValidationError("--sample-rate must be at least 1000 Hz") }
         let x = try AudioFile.read(a, sampleRate: sampleRate), y = try AudioFile.read(b, sampleRate: sampleRate)
         let n = min(x.samples.count, y.samples.count)
         if x.samples.count != y.samples.count {

@@ -39,10 +39,22 @@ struct Train: ParsableCommand {
     @Flag(help: "Continue from the checkpoint at --out.") var resume = false
     @Flag(help: "No progress bar.") var quiet = false
 
+    func validate() throws {
+        guard (0...10_000_000).contains(steps), (0...10_000_000).contains(spectralSteps), steps + spectralSteps > 0 else {
+            throw ValidationError("--steps and --spectral-steps must be within 0...10000000, not both 0")
+        }
+        guard (2...4096).contains(batchSize) else { throw ValidationError("--batch-size must be within 2...4096") }
+        for (name, v) in [("--learning-rate", learningRate), ("--spectral-learning-rate", spectralLearningRate)] {
+            guard v.isFinite, v > 0, v <= 1 else { throw ValidationError("\(name) must be in (0, 1]") }
+        }
+        guard parameterWeight.isFinite, parameterWeight >= 0, parameterWeight <= 1e6 else { throw ValidationError("--parameter-weight must be within 0...1e6") }
+        guard weightDecay.isFinite, weightDecay >= 0, weightDecay < 1 else { throw ValidationError("--weight-decay must be in [0, 1)") }
+        guard clipNorm.isFinite, clipNorm >= 0 else { throw ValidationError("--clip-norm must be finite and >= 0 (0: off)") }
+        guard validateEvery >= 1, checkpointEvery >= 1 else { throw ValidationError("--validate-every and --checkpoint-every must be >= 1") }
+        guard !out.isEmpty else { throw ValidationError("--out must name a file") }
+    }
+
     func run() throws {
-        guard steps >= 0, spectralSteps >= 0, steps + spectralSteps > 0 else { throw ValidationError("--steps and --spectral-steps must be >= 0, not both 0") }
-        guard batchSize >= 2 else { throw ValidationError("--batch-size must be >= 2") }
-        guard learningRate > 0, spectralLearningRate > 0 else { throw ValidationError("learning rates must be positive") }
         let reader = try DatasetReader(path: data)
         guard reader.info.synth == synth else { throw ValidationError("\(data) holds \(reader.info.synth) examples, not \(synth)") }
         let module = try SynthRegistry.make(synth, sampleRate: reader.info.sampleRate)
