@@ -31,7 +31,35 @@ public enum JointMatcher {
         public var seconds: Double
     }
 
+    /// With `options.harmonicRatios` and a module with operator ratios, the same two phases as
+    /// `Matcher.match`: detunes held at 0, ratios made whole numbers after two thirds of the steps.
     public static func match(notes: [Note], synth: any Synth, estimator: ParameterEstimator?, options: MatchOptions) -> Result {
+        let specs = synth.parameters
+        let ratios = specs.indices.filter { HarmonicRatios.isRatio(specs[$0].name) }
+        guard options.harmonicRatios, !ratios.isEmpty else { return refine(notes: notes, synth: synth, estimator: estimator, options: options) }
+        var held = notes
+        for j in held.indices {
+            for spec in specs where spec.name.hasPrefix("op") && spec.name.hasSuffix("_detune") && held[j].pinned[spec.name] == nil {
+                held[j].pinned[spec.name] = 0
+            }
+        }
+        var first = options
+        first.steps = options.steps * 2 / 3
+        first.timeBudget = options.timeBudget.map { $0 * 2 / 3 }
+        let a = refine(notes: held, synth: synth, estimator: estimator, options: first)
+        let snapped = HarmonicRatios.snap(a.best, specs: specs)
+        for j in held.indices { for q in ratios { held[j].pinned[specs[q].name] = specs[q].physical(Double(snapped[q])) } }
+        var second = first
+        second.steps = options.steps - first.steps
+        second.timeBudget = options.timeBudget.map { Swift.max(0, $0 - a.seconds) }
+        second.initial = snapped
+        var b = refine(notes: held, synth: synth, estimator: nil, options: second)
+        b.history = a.history + b.history
+        b.seconds += a.seconds
+        return b
+    }
+
+    static func refine(notes: [Note], synth: any Synth, estimator: ParameterEstimator?, options: MatchOptions) -> Result {
         precondition(!notes.isEmpty, "joint matcher: no notes")
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
@@ -46,7 +74,10 @@ public enum JointMatcher {
         // Starts: the mean of the notes' estimates (or random points), perturbed for restarts > 0.
         var random = CounterRandom(seed: options.seed, index: 0, stream: 6)
         var centre = [Double](repeating: 0.5, count: p)
-        if let estimator {
+        let guided = estimator != nil || options.initial != nil
+        if let initial = options.initial {
+            centre = initial.map(Double.init)
+        } else if let estimator {
             var sum = [Double](repeating: 0, count: p)
             for note in notes {
                 let guess = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: estimator.fitted(note.samples)))
@@ -57,8 +88,8 @@ public enum JointMatcher {
         var logits = [Double](repeating: 0, count: restarts * p)
         for r in 0..<restarts {
             for q in 0..<p {
-                var u = estimator == nil ? 0.05 + 0.9 * random.unit() : centre[q]
-                if r > 0, estimator != nil { u += options.perturbation * random.normal() }
+                var u = guided ? centre[q] : 0.05 + 0.9 * random.unit()
+                if r > 0, guided { u += options.perturbation * random.normal() }
                 u = min(max(u, 0.01), 0.99)
                 logits[r * p + q] = Double.log(u / (1 - u))
             }

@@ -113,6 +113,23 @@ final class JointMatcherTests: XCTestCase {
         XCTAssertEqual(result.audio[1], synth.render(Controls(layout: layout, batchSize: 1, values: second), RenderRequest(sampleCount: 2600)).samples)
         XCTAssertEqual(Double(result.best[0]), synth.parameters[0].normalised(220), accuracy: 1e-6)
     }
+
+    func testFMJointPresetIsHarmonic() {
+        let synth = FMSynth(algorithm: 5)
+        let notes = [220.0, 330.0].map { hz in
+            JointMatcher.Note(samples: (0..<2500).map { Float(0.3 * sin(2 * Double.pi * hz * Double($0) / 16000)) }, pinned: ["f0": hz, "note_off": 1])
+        }
+        var options = MatchOptions()
+        options.steps = 15
+        options.restarts = 2
+        options.loss = .ddsp(fftSizes: [512, 128])
+        let result = JointMatcher.match(notes: notes, synth: synth, estimator: nil, options: options)
+        XCTAssertEqual(result.history.count, 10 + 1 + 5 + 1)
+        for (q, spec) in synth.parameters.enumerated() where spec.name.hasSuffix("_ratio") || spec.name.hasSuffix("_detune") {
+            let v = spec.physical(Double(result.best[q]))
+            XCTAssertEqual(v, spec.name.hasSuffix("_ratio") ? v.rounded() : 0, accuracy: 1e-3, spec.name)
+        }
+    }
 }
 
 final class HarmonicRatioTests: XCTestCase {
