@@ -214,3 +214,16 @@ public enum Bootstrap {
         return (mean, means[Int(0.025 * Double(resamples - 1))], means[Int(0.975 * Double(resamples - 1))])
     }
 }
+
+extension LoudnessMatch {
+    /// The note brought to a level the synths can reach: a peak above 1 (a float file with
+    /// overs, or 1e20 from a broken source, whose squares overflow float32) or below 0.01 is
+    /// scaled to a peak of 0.5; anything between is left as it is. `match.wav` gets its
+    /// loudness back from the gain computed against the original level.
+    public static func workingLevel(_ x: [Float]) -> (samples: [Float], scale: Double) {
+        let peak = Double(x.map { abs($0) }.max() ?? 0)
+        guard peak > 0, peak > 1 || peak < 0.01 else { return (x, 1) }
+        let scale = 0.5 / peak
+        return (x.map { Float(Double($0) * scale) }, scale)
+    }
+}

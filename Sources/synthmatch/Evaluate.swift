@@ -97,7 +97,7 @@ struct Evaluate: ParsableCommand {
                     FileHandle.standardError.write("evaluate: skipping \(clip.name): \(error)\n".data(using: .utf8)!)
                     continue
                 }
-                let note = Array(clip.audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
+                let note = LoudnessMatch.workingLevel(Array(clip.audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])).samples
                 var target = EvaluationTarget(samples: note)
                 if let f0 = analysis.f0 { target.pinned["f0"] = f0 }
                 else { FileHandle.standardError.write("evaluate: \(clip.name): no pitch found; f0 is searched like the rest\n".data(using: .utf8)!) }

@@ -83,7 +83,9 @@ struct Match: ParsableCommand {
         do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch {
             throw CommandFailure("\(target) \(error)")
         }
-        let notePart = Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
+        let originalNote = Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
+        let (notePart, levelScale) = LoudnessMatch.workingLevel(originalNote)
+        if levelScale != 1 { print(String(format: "level: the note peaks at %.3g; matched at a peak of 0.5 (%+.1f dB), match.wav restores its loudness", 0.5 / levelScale, -20 * log10(levelScale))) }
         let pitch = try choosePitch(analysis, module: module)
         let release = noteOff ?? analysis.noteOffSeconds
 
@@ -107,7 +109,7 @@ struct Match: ParsableCommand {
         let key: (midi: Int, cents: Double) = f0Found.map { MIDINote.nearest(toHz: $0) } ?? (pitch.note ?? 60, 0)
         var preset = PresetFile(synth: module, controls: result.best.values, note: key.midi, fineTuneCents: key.cents,
                                 durationSeconds: Double(notePart.count) / rate, sampleRate: outputRate, gainDB: 0)
-        let targetNote = try AudioFile.resample(MonoAudio(samples: notePart, sampleRate: rate), to: outputRate).samples
+        let targetNote = try AudioFile.resample(MonoAudio(samples: originalNote, sampleRate: rate), to: outputRate).samples
         let unity = try preset.render()
         preset.gain_db = LoudnessMatch.gainDB(for: unity, toMatch: targetNote)
         preset.source = [
@@ -186,7 +188,7 @@ struct Match: ParsableCommand {
         guard let f0Spec = module.parameters.first(where: { $0.name == "f0" }) else { throw CommandFailure("\(synth) has no f0 parameter: joint matching needs notes at different pitches") }
         var settings = NoteAnalysis.Settings()
         settings.maximumDuration = maxDuration
-        var notes: [JointMatcher.Note] = [], analyses: [NoteAnalysis] = []
+        var notes: [JointMatcher.Note] = [], analyses: [NoteAnalysis] = [], originals: [[Float]] = []
         var outputRate = sampleRate
         for path in targets {
             let original = try AudioFile.read(path)
@@ -200,7 +202,9 @@ struct Match: ParsableCommand {
             if module.parameters.contains(where: { $0.name == "note_off" }) {
                 pinned["note_off"] = min(max(analysis.noteOffSeconds, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
             }
-            notes.append(.init(samples: Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)]), pinned: pinned))
+            let note = Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
+            originals.append(note)
+            notes.append(.init(samples: LoudnessMatch.workingLevel(note).samples, pinned: pinned))
             analyses.append(analysis)
         }
         var options = MatchOptions()
@@ -221,7 +225,7 @@ struct Match: ParsableCommand {
         let rateOut = outputRate ?? rate
         var preset = PresetFile(synth: module, controls: joint.best, note: key.midi, fineTuneCents: key.cents,
                                 durationSeconds: Double(notes[0].samples.count) / rate, sampleRate: rateOut, gainDB: 0)
-        let firstTarget = try AudioFile.resample(MonoAudio(samples: notes[0].samples, sampleRate: rate), to: rateOut).samples
+        let firstTarget = try AudioFile.resample(MonoAudio(samples: originals[0], sampleRate: rate), to: rateOut).samples
         preset.gain_db = LoudnessMatch.gainDB(for: try preset.render(), toMatch: firstTarget)
         preset.source = ["targets": targets.joined(separator: " "), "match": "joint over \(targets.count) notes",
                          "model": estimator == nil ? "none" : (model ?? "shipped \(synth).h5"), "match_sample_rate": fmt(rate)]
