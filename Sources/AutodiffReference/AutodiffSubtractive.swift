@@ -7,7 +7,7 @@ import Synths
 /// a scalar loop, in the module's own steps:
 ///
 ///     cutoff per control frame:  fc[f] = min(cutoff 2^(cutoff_env envF(t_f)), 0.45 sr),  K[f] = tan(pi fc[f] / sr)
-///     two oscillators (f0, f0 2^(detune / 1200)): sum over audible harmonics j of
+///     two oscillators (f0 2^(-+detune / 2400)): sum over audible harmonics j of
 ///         a_j[n] sin(j (n + 1) 2 pi f / sr),  a_j = 1/2 ((1 - mix) saw_j + mix square_j) |H(j f; K, Q)|
 ///         (|H| = 1 in the time-domain realisation), frames to samples by the module's upsampler;
 ///     the biquad recursion with per-sample (b0, a1, a2) upsampled from the frames' coefficients,
@@ -73,7 +73,7 @@ public struct AutodiffSubtractive: ScalarLoopSynth {
 
         // Oscillator amplitudes, frame-major per oscillator (harmonics 1 ... audible).
         let f0 = v[i[0]]
-        let frequencies = [f0, f0 * exp2(v[i[3]] / 1200)]
+        let frequencies = [f0 * exp2(-v[i[3]] / 2400), f0 * exp2(v[i[3]] / 2400)]
         var amplitudes: [[Double]] = []
         var audible: [Int] = []
         for o in 0..<2 {

@@ -4,7 +4,8 @@ import RealModule
 /// A subtractive voice after Masuda & Saito (2021, 2023; hyakuchiki/diffsynth):
 ///
 ///     two band-limited oscillators (saw -> square blend, additive, harmonics below Nyquist),
-///     the second detuned by `detune` cents, each at half level; white noise;
+///     detuned `detune` cents apart, symmetrically about f0 (f0 2^(-+detune/2400), so the pair
+///     sounds at f0; module version 2), each at half level; white noise;
 ///     a resonant 2-pole low-pass (cutoff, Q) whose cutoff moves with its own ADSR:
 ///         fc(t) = min(cutoff 2^(cutoff_env * envF(t)), 0.45 sr);
 ///     an amplitude ADSR:  y = amplitude * envA(t) * filter(oscillators + noise * white).
@@ -35,7 +36,9 @@ public struct SubtractiveSynth: Synth {
     public let envelope: ADSR
     public let controlHop: Int
     public let parameters: [ParameterSpec]
-    /// 2: note-off in seconds (a fraction of the rendered length in version 1).
+    /// 2: note-off in seconds (a fraction of the rendered length in version 1) and the
+    /// oscillators detuned symmetrically about f0 (version 1 detuned the second one upwards,
+    /// which put the pair up to 25 cents sharp of the note).
     public var version: Int { 2 }
 
     /// Parameter indices (layout order).
@@ -174,7 +177,9 @@ extension SubtractiveSynth {
             ampEnvelope = env(P.ampEnvelope)
             filterEnvelope = env(P.filterEnvelope)
             let f0 = physical[P.f0]
-            frequencies = [f0, f0 * Double.exp2(physical[P.detune] / 1200)]
+            // Detuned symmetrically, so the pair sounds at f0 (the note a preset is keyed to).
+            let spread = Double.exp2(physical[P.detune] / 2400)
+            frequencies = [f0 / spread, f0 * spread]
         }
 
         var kernel: AdditiveKernel<T> { AdditiveKernel(harmonicCount: synth.harmonicCount, sampleRate: synth.sampleRate, upsampler: grid.upsampler) }
@@ -369,10 +374,10 @@ extension SubtractiveSynth {
                     }
                 }
             }
-            // f2 = f0 2^(detune / 1200)
-            let ratio = frequencies[1] / frequencies[0]
-            d[P.f0] += T(dFrequency[0] + dFrequency[1] * ratio)
-            d[P.detune] += T(dFrequency[1] * frequencies[1] * Double.log(2) / 1200)
+            // f1,2 = f0 2^(-+detune / 2400)
+            let f0 = (frequencies[0] * frequencies[1]).squareRoot()
+            d[P.f0] += T((dFrequency[0] * frequencies[0] + dFrequency[1] * frequencies[1]) / f0)
+            d[P.detune] += T((dFrequency[1] * frequencies[1] - dFrequency[0] * frequencies[0]) * Double.log(2) / 2400)
 
             // K = tan(pi fc / sr),  fc = cutoff 2^(env_amount envF)  (0 on the cap)
             var gF = ADSRValues<T>.zero
