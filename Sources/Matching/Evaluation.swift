@@ -27,9 +27,9 @@ public struct MethodOutcome: Sendable {
 }
 
 /// One target as the methods see it: the note (from its onset, at the synth's rate) and what the
-/// analysis fixed. Every method gets the same facts: `pinned` values (the tracked f0) are held
-/// by all; `starts` (the analysed key release) seed the gradient methods, which refine them, and
-/// are held by the search methods, which explore the other parameters.
+/// analysis fixed. Every method gets the same facts: `pinned` values (the tracked f0 and key
+/// release, as `match` uses them) are held by all; `starts` seed the gradient methods, which
+/// refine them, and are held by the search methods, which explore the other parameters.
 public struct EvaluationTarget: Sendable {
     public var samples: [Float]
     public var pinned: [String: Double]

@@ -12,8 +12,8 @@ struct Evaluate: ParsableCommand {
         discussion: """
             Every method gets the same wall-clock budget per target (--budget seconds, both cores). Recordings
             (--targets) are matched as `match` matches them: the whole note from its onset (up to --max-duration),
-            the pitch held at the tracked f0 by every method, the key release from the analysis (refined by the
-            gradient methods, held by the search methods). Synthetic targets (--data) are matched whole as stored.
+            the pitch held at the tracked f0 and the key release at the analysed one, for every method. Synthetic
+            targets (--data) are matched whole as stored.
             Scores per target: the multi-scale spectral distance, log-spectral distance (per frame and over all
             bins, Masuda & Saito's form), mel-cepstral distance, and what a listener notices: pitch error in cents
             and the right-note share (|error| < 50 cents), the correlation of the dB envelopes over the whole note,
@@ -37,6 +37,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Longest stretch of a recorded note kept, in seconds (8...60).") var maxDuration: Double = 8
     @Option(help: "Framing of the loss the methods minimise: ddsp (frames run past the end, as DDSP) or inside (every frame inside the signal). Scores always use DDSP's.")
     var searchFraming: String = "ddsp"
+    @Flag(help: "Refine the key release from the analysed value instead of holding it (gradient methods).") var refineNoteOff = false
     @Option(help: "Output path without extension.") var out: String
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "No progress bar.") var quiet = false
@@ -101,7 +102,8 @@ struct Evaluate: ParsableCommand {
                 var target = EvaluationTarget(samples: note)
                 if let f0 = analysis.f0 { target.pinned["f0"] = f0 }
                 else { FileHandle.standardError.write("evaluate: \(clip.name): no pitch found; f0 is searched like the rest\n".data(using: .utf8)!) }
-                target.starts["note_off"] = min(max(analysis.noteOffSeconds, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+                let release = min(max(analysis.noteOffSeconds, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+                if refineNoteOff { target.starts["note_off"] = release } else { target.pinned["note_off"] = release }
                 items.append((clip.name, target, analysis, nil))
             }
         }

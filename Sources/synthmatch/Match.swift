@@ -42,6 +42,7 @@ struct Match: ParsableCommand {
     @Option(help: "MIDI note of the target (0...127): overrides the pitch tracker.") var note: Int?
     @Option(help: "Fundamental of the target in Hz: overrides the pitch tracker.") var f0: Double?
     @Option(help: "Key release in seconds after the onset: overrides the analysis.") var noteOff: Double?
+    @Flag(help: "Refine the key release from the analysed (or given) value instead of holding it.") var refineNoteOff = false
     @Option(help: "Sample rate of match.wav (default: the target's).") var sampleRate: Double?
     @Option(help: "Rate the synth is matched at when there is no model (the model's rate otherwise).") var matchRate: Double = 16000
     @Option(help: "Seed of the perturbations / random starts.") var seed: UInt64 = 0
@@ -96,7 +97,8 @@ struct Match: ParsableCommand {
         options.seed = seed
         if let hz = pitch.hz { options.pinned["f0"] = hz }
         if module.parameters.contains(where: { $0.name == "note_off" }) {
-            options.starts["note_off"] = min(max(release, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+            let value = min(max(release, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+            if refineNoteOff { options.starts["note_off"] = value } else { options.pinned["note_off"] = value }
         }
         try options.loss.validate(sampleCount: notePart.count)
 
@@ -216,8 +218,7 @@ struct Match: ParsableCommand {
         let joint = JointMatcher.match(notes: notes, synth: module, estimator: estimator, options: options)
         let alone: [Double] = notes.map { note in
             var single = options
-            single.pinned = ["f0": note.pinned["f0"]!]
-            if let off = note.pinned["note_off"] { single.starts["note_off"] = off }
+            single.pinned = note.pinned
             return Matcher.match(target: note.samples, synth: module, estimator: estimator, options: single).bestLoss
         }
 
