@@ -102,8 +102,9 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
 
 /// The one file schema of a parameter, shared by datasets (`parameters` attribute), model
 /// checkpoints and preset files: `{"name", "unit", "min", "max", "scale", "rate"}` with scale
-/// `linear`, `log`, `curve:C` or `symmetric-curve:C`. h5py and json readers see plain strings
-/// and numbers; `spec` turns it back into a `ParameterSpec`.
+/// `linear`, `log`, `curve:C` or `symmetric-curve:C`, plus `"value"` (the physical value) in a
+/// preset. h5py and json readers see plain strings and numbers; `spec` turns it back into a
+/// `ParameterSpec`.
 public struct ParameterDescription: Sendable, Hashable, Codable {
     public var name: String
     public var unit: String
@@ -111,8 +112,14 @@ public struct ParameterDescription: Sendable, Hashable, Codable {
     public var max: Double
     public var scale: String
     public var rate: String
+    /// A preset's physical value (absent in datasets and checkpoints).
+    public var value: Double?
 
-    public init(_ s: ParameterSpec) {
+    /// The description alone, without a value.
+    public var range: ParameterDescription { var d = self; d.value = nil; return d }
+
+    public init(_ s: ParameterSpec, value: Double? = nil) {
+        self.value = value
         name = s.name
         unit = s.unit
         min = s.minimum

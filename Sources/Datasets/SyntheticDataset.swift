@@ -230,7 +230,7 @@ public enum DatasetGenerator {
     }
 
     static func writeAttributes(_ file: HDF5File, _ spec: DatasetSpec, synth: any Synth, range: Range<Int>) throws {
-        let parameters = synth.parameters.map(ParameterDescription.init)
+        let parameters = synth.parameters.map { ParameterDescription($0) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = .sortedKeys   // byte-identical across runs (shards compare it)
         let json = String(decoding: try encoder.encode(parameters), as: UTF8.self)

@@ -44,7 +44,7 @@ public enum Checkpoint {
             try file.setAttribute("format", format)
             try file.setAttribute("format_version", formatVersion)
             try file.setAttribute("synth", estimator.synthName)
-            try file.setAttribute("parameters", json(estimator.parameters.map(ParameterDescription.init)))
+            try file.setAttribute("parameters", json(estimator.parameters.map { ParameterDescription($0) }))
             try file.setAttribute("configuration", json(estimator.configuration))
             try file.setAttribute("layers", json(estimator.network.specs))
             try file.setAttribute("sample_rate", estimator.sampleRate)
@@ -89,8 +89,8 @@ public enum Checkpoint {
         // A model is used with the module's own specs (with their defaults), which the file must
         // describe exactly: the caller's, else the registered module's of that name.
         let current = parameters ?? (try? SynthRegistry.make(synth))?.parameters
-        let stored = current.map { $0.map(ParameterDescription.init) == descriptions ? $0 : specs } ?? specs
-        if let parameters, parameters.map(ParameterDescription.init) != descriptions {
+        let stored = current.map { $0.map { ParameterDescription($0) } == descriptions ? $0 : specs } ?? specs
+        if let parameters, parameters.map { ParameterDescription($0) } != descriptions {
             let names = Set(parameters.map(\.name)).symmetricDifference(stored.map(\.name)).sorted()
             throw EstimatorError.incompatible("\(path) was trained for a different \(synth) parameter set" + (names.isEmpty ? " (ranges or scales differ)" : " (differs in \(names.joined(separator: ", ")))"))
         }

@@ -28,26 +28,6 @@ public struct PresetFile: Codable, Sendable, Equatable {
     public static let formatName = "synthmatch-preset"
     public static let currentVersion = 1
 
-    public struct Value: Codable, Sendable, Equatable {
-        public var name: String
-        public var unit: String
-        public var min: Double
-        public var max: Double
-        public var scale: String
-        public var rate: String
-        public var value: Double
-
-        public init(_ description: ParameterDescription, value: Double) {
-            (name, unit, min, max, scale, rate) = (description.name, description.unit, description.min, description.max, description.scale, description.rate)
-            self.value = value
-        }
-        public var description: ParameterDescription {
-            var d = ParameterDescription(ParameterSpec(name, range: 0...1))
-            (d.name, d.unit, d.min, d.max, d.scale, d.rate) = (name, unit, min, max, scale, rate)
-            return d
-        }
-    }
-
     /// Free-form facts about the match (the target, the parts used, the analysis).
     public var format: String
     public var format_version: Int
@@ -59,7 +39,8 @@ public struct PresetFile: Codable, Sendable, Equatable {
     public var duration_seconds: Double
     public var sample_rate: Double
     public var gain_db: Double
-    public var parameters: [Value]
+    /// Every parameter but f0, each with its `value`.
+    public var parameters: [ParameterDescription]
     public var source: [String: String]?
     public var scores: [String: Double]?
 
@@ -76,7 +57,7 @@ public struct PresetFile: Codable, Sendable, Equatable {
         sample_rate = sampleRate
         gain_db = gainDB
         parameters = synth.parameters.enumerated().compactMap { q, spec in
-            spec.name == "f0" ? nil : Value(ParameterDescription(spec), value: spec.physical(Double(controls[q])))
+            spec.name == "f0" ? nil : ParameterDescription(spec, value: spec.physical(Double(controls[q])))
         }
     }
 
@@ -122,11 +103,11 @@ public struct PresetFile: Codable, Sendable, Equatable {
             guard let stored = parameters.first(where: { $0.name == spec.name }) else {
                 throw Failure.invalid(path, reason: "no value for \(synth)'s parameter \(spec.name)")
             }
-            guard stored.description == ParameterDescription(spec) else {
+            guard stored.range == ParameterDescription(spec) else {
                 throw Failure.invalid(path, reason: "\(spec.name)'s range or scale differs from \(synth)'s")
             }
-            guard spec.contains(stored.value) else {
-                throw Failure.invalid(path, reason: "\(spec.name) = \(stored.value) is outside \(spec.minimum)...\(spec.maximum)")
+            guard let value = stored.value, spec.contains(value) else {
+                throw Failure.invalid(path, reason: "\(spec.name) = \(stored.value.map { "\($0)" } ?? "(missing)") is outside \(spec.minimum)...\(spec.maximum)")
             }
         }
         return module
@@ -142,7 +123,7 @@ public struct PresetFile: Codable, Sendable, Equatable {
         let layout = module.layout(frameCount: 1)
         var controls = Controls<Float>(defaultsFor: layout, batchSize: 1)
         for (q, spec) in module.parameters.enumerated() {
-            let physical = spec.name == "f0" ? f0(note: note ?? self.note) : parameters.first { $0.name == spec.name }!.value
+            let physical = spec.name == "f0" ? f0(note: note ?? self.note) : parameters.first { $0.name == spec.name }!.value!
             guard spec.name != "f0" || spec.contains(physical) else {
                 throw Failure.invalid("preset", reason: "note \(note ?? self.note) is outside \(synth)'s f0 range \(spec.minimum)...\(spec.maximum) Hz")
             }

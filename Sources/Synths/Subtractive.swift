@@ -95,7 +95,7 @@ public struct SubtractiveSynth: Synth {
         let n = request.sampleCount, batch = controls.batchSize
         let grid = Grid<T>(self, sampleCount: n)
         var audio = AudioBatch<T>(zeros: batch, sampleCount: n)
-        let saved = SavedBatch<T>(count: batch)
+        let saved = WorkerSlots<Voice<T>.Saved>(count: batch)
         audio.samples.withUnsafeMutableBufferPointer { out in
             let out = SendablePointer(out.baseAddress!)
             Parallelism.forEach(batch) { b in
@@ -119,20 +119,6 @@ public struct SubtractiveSynth: Synth {
             return grad
         })
     }
-}
-
-/// Per-item forward intermediates, written by one worker per item.
-/// (Raw storage: concurrent writes to distinct elements of a class's array property would trip
-/// Swift's dynamic exclusivity checks.)
-final class SavedBatch<T: SynthScalar>: @unchecked Sendable {
-    let items: UnsafeMutablePointer<SubtractiveSynth.Voice<T>.Saved?>
-    let count: Int
-    init(count: Int) {
-        self.count = count
-        items = .allocate(capacity: count)
-        items.initialize(repeating: nil, count: count)
-    }
-    deinit { items.deinitialize(count: count); items.deallocate() }
 }
 
 extension SubtractiveSynth {

@@ -72,7 +72,7 @@ struct Match: ParsableCommand {
         let estimator = try loadEstimator()
         let rate = estimator?.sampleRate ?? matchRate
         let module = try SynthRegistry.make(synth, sampleRate: rate)
-        if let estimator, estimator.parameters.map(ParameterDescription.init) != module.parameters.map(ParameterDescription.init) {
+        if let estimator, estimator.parameters.map { ParameterDescription($0) } != module.parameters.map { ParameterDescription($0) } {
             throw CommandFailure("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
         }
         let original = try AudioFile.read(target)
@@ -184,7 +184,7 @@ struct Match: ParsableCommand {
         let estimator = try loadEstimator()
         let rate = estimator?.sampleRate ?? matchRate
         let module = try SynthRegistry.make(synth, sampleRate: rate)
-        if let estimator, estimator.parameters.map(ParameterDescription.init) != module.parameters.map(ParameterDescription.init) {
+        if let estimator, estimator.parameters.map { ParameterDescription($0) } != module.parameters.map { ParameterDescription($0) } {
             throw CommandFailure("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
         }
         guard let f0Spec = module.parameters.first(where: { $0.name == "f0" }) else { throw CommandFailure("\(synth) has no f0 parameter: joint matching needs notes at different pitches") }

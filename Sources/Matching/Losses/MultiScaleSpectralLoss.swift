@@ -148,7 +148,7 @@ public struct MultiScaleSpectralLoss: AudioLoss, Sendable, Hashable, Codable {
         // its spectra are computed once per resolution instead of once per item.
         let sharedTarget: [SingleResolution<T>.TargetFeatures]? = target.samples.withUnsafeBufferPointer { y in
             guard batch > 1, (1..<batch).allSatisfy({ memcmp(y.baseAddress! + $0 * n, y.baseAddress!, n * MemoryLayout<T>.stride) == 0 }) else { return nil }
-            let features = FeatureSlots<T>(count: r)
+            let features = WorkerSlots<SingleResolution<T>.TargetFeatures>(count: r)
             let yp = UncheckedPointer(UnsafeMutablePointer(mutating: y.baseAddress!))
             Parallelism.forEach(r) { j in
                 features.items[j] = SingleResolution<T>(loss: self, configuration: resolutions[j], sampleCount: n)!.features(yp.pointer)
@@ -193,19 +193,6 @@ public struct MultiScaleSpectralLoss: AudioLoss, Sendable, Hashable, Codable {
 struct UncheckedPointer<T>: @unchecked Sendable {
     let pointer: UnsafeMutablePointer<T>
     init(_ pointer: UnsafeMutablePointer<T>) { self.pointer = pointer }
-}
-
-/// Per-resolution target features written by one worker each (raw storage: concurrent writes
-/// to a class's array property would trip Swift's exclusivity checks).
-final class FeatureSlots<T: SynthScalar>: @unchecked Sendable {
-    let items: UnsafeMutablePointer<SingleResolution<T>.TargetFeatures?>
-    let count: Int
-    init(count: Int) {
-        self.count = count
-        items = .allocate(capacity: count)
-        items.initialize(repeating: nil, count: count)
-    }
-    deinit { items.deinitialize(count: count); items.deallocate() }
 }
 
 /// One resolution's loss for one signal pair: a workspace, built per item and resolution.
