@@ -268,22 +268,29 @@ struct SingleResolution<T: SynthScalar> {
         let count = T(s.count)
         let wLin = T(loss.linearWeight), wLog = T(loss.logWeight), wSC = T(loss.convergenceWeight)
         var linSum: T = 0, logSum: T = 0, diff2: T = 0, y2: T = 0
-        var dS = gradient == nil ? [] : [T](repeating: 0, count: s.count)
-        for i in 0..<s.count {
-            let d = s[i] - y[i]
-            let (ls, lslope) = logOf(s[i])
-            let dl = ls - logY[i]
-            switch loss.distance {
-            case .l1:
-                linSum += abs(d); logSum += abs(dl)
-                if gradient != nil { dS[i] = wLin * Self.sign(d) / count + wLog * Self.sign(dl) * lslope / count }
-            case .l2:
-                linSum += d * d; logSum += dl * dl
-                if gradient != nil { dS[i] = wLin * 2 * d / count + wLog * 2 * dl * lslope / count }
+        var dS = [T](repeating: 0, count: gradient == nil ? 0 : s.count)
+        // The hot loop of matching (a third of a refinement step): raw pointers (no uniqueness
+        // checks on `dS`), the distance chosen once; same operations in the same order as the
+        // plain form, so results are unchanged.
+        let l1 = loss.distance == .l1, wantGradient = gradient != nil
+        s.withUnsafeBufferPointer { s in y.withUnsafeBufferPointer { y in logY.withUnsafeBufferPointer { logY in
+            dS.withUnsafeMutableBufferPointer { dS in
+                for i in 0..<s.count {
+                    let d = s[i] - y[i]
+                    let (ls, lslope) = logOf(s[i])
+                    let dl = ls - logY[i]
+                    if l1 {
+                        linSum += abs(d); logSum += abs(dl)
+                        if wantGradient { dS[i] = wLin * Self.sign(d) / count + wLog * Self.sign(dl) * lslope / count }
+                    } else {
+                        linSum += d * d; logSum += dl * dl
+                        if wantGradient { dS[i] = wLin * 2 * d / count + wLog * 2 * dl * lslope / count }
+                    }
+                    diff2 += d * d
+                    y2 += y[i] * y[i]
+                }
             }
-            diff2 += d * d
-            y2 += y[i] * y[i]
-        }
+        } } }
         let lin = linSum / count, logTerm = logSum / count
         let diffNorm = diff2.squareRoot(), yNorm = y2.squareRoot()
         let sc = yNorm > 0 ? diffNorm / yNorm : 0
