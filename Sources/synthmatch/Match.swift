@@ -245,6 +245,14 @@ struct Match: ParsableCommand {
             var csv = CSVWriter(path: (folder as NSString).appendingPathComponent("refinement.csv"), header: ["step", "restart", "mean_loss"])
             for (s, losses) in joint.history.enumerated() { for (r, l) in losses.enumerated() { csv.row([s, r, l]) } }
             try csv.finish()
+            var table = CSVWriter(path: (folder as NSString).appendingPathComponent("notes.csv"),
+                                  header: ["target", "midi_note", "f0_hz", "seconds", "alone_loss", "joint_loss", "ratio"])
+            for (j, path) in targets.enumerated() {
+                let hz = notes[j].pinned["f0"]!
+                table.row([(path as NSString).lastPathComponent, MIDINote.nearest(toHz: hz).midi, hz, analyses[j].durationSeconds,
+                           alone[j], joint.noteLosses[j], joint.noteLosses[j] / alone[j]])
+            }
+            try table.finish()
         }
         print(String(format: "%-28@ %6@ %8@ %10@ %10@ %8@", "target", "note", "seconds", "alone", "joint", "ratio"))
         for (j, path) in targets.enumerated() {
@@ -252,7 +260,7 @@ struct Match: ParsableCommand {
             print(String(format: "%-28@ %6@ %8.2f %10.4f %10.4f %8.2f", (path as NSString).lastPathComponent,
                          MIDINote.name(midi) + String(format: "%+.0f", cents), analyses[j].durationSeconds, alone[j], joint.noteLosses[j], joint.noteLosses[j] / alone[j]))
         }
-        print(String(format: "joint (%d steps x %d restarts, %.1f s): one preset keyed to %@; wrote %@/preset.json, match.wav and match-*.wav",
+        print(String(format: "joint (%d steps x %d restarts, %.1f s): one preset keyed to %@; wrote %@/preset.json, notes.csv, match.wav and match-*.wav",
                      steps, restarts, joint.seconds, MIDINote.name(key.midi), out))
     }
 }
