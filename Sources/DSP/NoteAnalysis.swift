@@ -58,6 +58,8 @@ public struct NoteAnalysis: Sendable, Equatable {
     public var peakRMS: Double
 
     public var onsetSeconds: Double { Double(onsetSample) / sampleRate }
+    /// The kept part of the analysed signal `x`: from the onset, `sampleCount` samples.
+    public func note(in x: [Float]) -> [Float] { Array(x[onsetSample..<(onsetSample + sampleCount)]) }
     public var durationSeconds: Double { Double(sampleCount) / sampleRate }
     /// The nearest MIDI note and the remaining fine tune in cents (nil when unpitched).
     public var note: (midi: Int, cents: Double)? { f0.map { MIDINote.nearest(toHz: $0) } }

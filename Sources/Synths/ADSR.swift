@@ -90,6 +90,11 @@ public struct ADSR: Sendable, Hashable {
     /// preset matched on 1 s still sound at the end of a 4 s render.)
     public static let noteOffRange: ClosedRange<Double> = 0.01...12
 
+    /// An analysed or given key release brought into `noteOffRange`.
+    public static func clampedNoteOff(_ seconds: Double) -> Double {
+        Swift.min(Swift.max(seconds, noteOffRange.lowerBound), noteOffRange.upperBound)
+    }
+
     public static func noteOffParameter(default v: Double = 0.8) -> ParameterSpec {
         let spec = ParameterSpec("note_off", unit: "s", range: noteOffRange, scale: .logarithmic)
         return ParameterSpec("note_off", unit: "s", range: noteOffRange, scale: .logarithmic, defaultNormalised: spec.normalised(v))

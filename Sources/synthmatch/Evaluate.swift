@@ -98,11 +98,11 @@ struct Evaluate: ParsableCommand {
                     FileHandle.standardError.write("evaluate: skipping \(clip.name): \(error)\n".data(using: .utf8)!)
                     continue
                 }
-                let note = LoudnessMatch.workingLevel(Array(clip.audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])).samples
+                let note = LoudnessMatch.workingLevel(analysis.note(in: clip.audio.samples)).samples
                 var target = EvaluationTarget(samples: note)
                 if let f0 = analysis.f0 { target.pinned["f0"] = f0 }
                 else { FileHandle.standardError.write("evaluate: \(clip.name): no pitch found; f0 is searched like the rest\n".data(using: .utf8)!) }
-                let release = min(max(analysis.noteOffSeconds, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+                let release = ADSR.clampedNoteOff(analysis.noteOffSeconds)
                 if refineNoteOff { target.starts["note_off"] = release } else { target.pinned["note_off"] = release }
                 items.append((clip.name, target, analysis, nil))
             }

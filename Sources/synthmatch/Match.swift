@@ -69,35 +69,18 @@ struct Match: ParsableCommand {
 
     func run() throws {
         if targets.count > 1 { return try runJoint() }
-        let estimator = try loadEstimator()
-        let rate = estimator?.sampleRate ?? matchRate
-        let module = try SynthRegistry.make(synth, sampleRate: rate)
-        if let estimator, estimator.parameters.map { ParameterDescription($0) } != module.parameters.map { ParameterDescription($0) } {
-            throw CommandFailure("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
-        }
-        let original = try AudioFile.read(target)
+        let (estimator, module, rate) = try loadModule()
+        let (original, analysis, originalNote) = try readNote(target, rate: rate)
         let outputRate = sampleRate ?? original.sampleRate
-        let audio = try AudioFile.resample(original, to: rate)
-        var settings = NoteAnalysis.Settings()
-        settings.maximumDuration = maxDuration
-        let analysis: NoteAnalysis
-        do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch {
-            throw CommandFailure("\(target) \(error)")
-        }
-        let originalNote = Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
         let (notePart, levelScale) = LoudnessMatch.workingLevel(originalNote)
         if levelScale != 1 { print(String(format: "level: the note peaks at %.3g; matched at a peak of 0.5 (%+.1f dB), match.wav restores its loudness", 0.5 / levelScale, -20 * log10(levelScale))) }
         let pitch = try choosePitch(analysis, module: module)
         let release = noteOff ?? analysis.noteOffSeconds
 
-        var options = MatchOptions()
-        options.steps = steps
-        options.restarts = restarts
-        options.learningRate = learningRate
-        options.seed = seed
+        var options = matchOptions()
         if let hz = pitch.hz { options.pinned["f0"] = hz }
         if module.parameters.contains(where: { $0.name == "note_off" }) {
-            let value = min(max(release, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+            let value = ADSR.clampedNoteOff(release)
             if refineNoteOff { options.starts["note_off"] = value } else { options.pinned["note_off"] = value }
         }
         try options.loss.validate(sampleCount: notePart.count)
@@ -155,6 +138,40 @@ struct Match: ParsableCommand {
 
     func fmt(_ x: Double) -> String { String(format: "%.4g", x) }
 
+    /// The estimator (unless --no-model), the module at its rate, checked against each other.
+    func loadModule() throws -> (ParameterEstimator?, any Synth, Double) {
+        let estimator = try loadEstimator()
+        let rate = estimator?.sampleRate ?? matchRate
+        let module = try SynthRegistry.make(synth, sampleRate: rate)
+        if let estimator, estimator.parameters.map({ ParameterDescription($0) }) != module.parameters.map({ ParameterDescription($0) }) {
+            throw CommandFailure("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
+        }
+        return (estimator, module, rate)
+    }
+
+    /// A target as read, its analysis at `rate`, and the kept note at `rate`.
+    func readNote(_ path: String, rate: Double) throws -> (MonoAudio, NoteAnalysis, [Float]) {
+        let original = try AudioFile.read(path)
+        let audio = try AudioFile.resample(original, to: rate)
+        var settings = NoteAnalysis.Settings()
+        settings.maximumDuration = maxDuration
+        let analysis: NoteAnalysis
+        do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch {
+            throw CommandFailure("\(path) \(error)")
+        }
+        return (original, analysis, analysis.note(in: audio.samples))
+    }
+
+    /// The refinement options the command line sets.
+    func matchOptions() -> MatchOptions {
+        var options = MatchOptions()
+        options.steps = steps
+        options.restarts = restarts
+        options.learningRate = learningRate
+        options.seed = seed
+        return options
+    }
+
     func loadEstimator() throws -> ParameterEstimator? {
         if noModel {
             FileHandle.standardError.write("match: --no-model: refining from \(restarts) random starts\n".data(using: .utf8)!)
@@ -181,39 +198,24 @@ struct Match: ParsableCommand {
 
     /// Several notes of one instrument into one preset (`JointMatcher`), each also matched alone.
     func runJoint() throws {
-        let estimator = try loadEstimator()
-        let rate = estimator?.sampleRate ?? matchRate
-        let module = try SynthRegistry.make(synth, sampleRate: rate)
-        if let estimator, estimator.parameters.map { ParameterDescription($0) } != module.parameters.map { ParameterDescription($0) } {
-            throw CommandFailure("\(model ?? "the model") was trained for another version of \(synth)'s parameters; retrain it (Experiments/train_models)")
-        }
+        let (estimator, module, rate) = try loadModule()
         guard let f0Spec = module.parameters.first(where: { $0.name == "f0" }) else { throw CommandFailure("\(synth) has no f0 parameter: joint matching needs notes at different pitches") }
-        var settings = NoteAnalysis.Settings()
-        settings.maximumDuration = maxDuration
         var notes: [JointMatcher.Note] = [], analyses: [NoteAnalysis] = [], originals: [[Float]] = []
         var outputRate = sampleRate
         for path in targets {
-            let original = try AudioFile.read(path)
+            let (original, analysis, note) = try readNote(path, rate: rate)
             outputRate = outputRate ?? original.sampleRate
-            let audio = try AudioFile.resample(original, to: rate)
-            let analysis: NoteAnalysis
-            do { analysis = try NoteAnalysis.analyse(audio.samples, sampleRate: rate, settings: settings) } catch { throw CommandFailure("\(path) \(error)") }
             guard let hz = analysis.f0 else { throw CommandFailure("\(path): no pitch found; joint matching needs pitched notes (match it alone with --note)") }
             guard f0Spec.contains(hz) else { throw CommandFailure(String(format: "%@: the pitch %.2f Hz is outside %@'s f0 range", path, hz, synth)) }
             var pinned = ["f0": hz]
             if module.parameters.contains(where: { $0.name == "note_off" }) {
-                pinned["note_off"] = min(max(analysis.noteOffSeconds, ADSR.noteOffRange.lowerBound), ADSR.noteOffRange.upperBound)
+                pinned["note_off"] = ADSR.clampedNoteOff(analysis.noteOffSeconds)
             }
-            let note = Array(audio.samples[analysis.onsetSample..<(analysis.onsetSample + analysis.sampleCount)])
             originals.append(note)
             notes.append(.init(samples: LoudnessMatch.workingLevel(note).samples, pinned: pinned))
             analyses.append(analysis)
         }
-        var options = MatchOptions()
-        options.steps = steps
-        options.restarts = restarts
-        options.learningRate = learningRate
-        options.seed = seed
+        let options = matchOptions()
         for note in notes { try options.loss.validate(sampleCount: note.samples.count) }
         let joint = JointMatcher.match(notes: notes, synth: module, estimator: estimator, options: options)
         let alone: [Double] = notes.map { note in
