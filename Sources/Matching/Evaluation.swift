@@ -48,8 +48,10 @@ public struct MatchEvaluator {
     public var learningRate = 0.05
     /// The loss the outcomes are scored with.
     public var loss = MultiScaleSpectralLoss.ddsp()
-    /// The loss the methods minimise, when it differs from the scoring loss.
+    /// The spectral loss the methods minimise, when it differs from the scoring loss.
     public var searchLoss: MultiScaleSpectralLoss?
+    /// Weight of the envelope term every method minimises with it (`MatchOptions.envelopeWeight`).
+    public var envelopeWeight = MatchOptions().envelopeWeight
 
     public init(synth: any Synth, estimator: ParameterEstimator?, budget: Double) {
         self.synth = synth
@@ -64,9 +66,17 @@ public struct MatchEvaluator {
         synth.parameters.enumerated().compactMap { q, spec in (target.pinned[spec.name] ?? target.starts[spec.name]).map { (q, spec.normalised($0)) } }
     }
 
-    /// The spectral loss of each point (normalised parameters, known values imposed) against the target.
+    /// What every method minimises: the matcher's objective (spectral + envelope terms).
+    var searchOptions: MatchOptions {
+        var options = MatchOptions()
+        options.loss = searchLoss ?? loss
+        options.envelopeWeight = envelopeWeight
+        return options
+    }
+
+    /// The search objective of each point (normalised parameters, known values imposed) against the target.
     func objective(_ target: EvaluationTarget) -> ([[Double]]) -> [Double] {
-        let (synth, layout, loss, n, known) = (self.synth, self.layout, searchLoss ?? self.loss, target.samples.count, self.known(target))
+        let (synth, layout, loss, n, known) = (self.synth, self.layout, searchOptions.objective(sampleRate: synth.sampleRate), target.samples.count, self.known(target))
         let samples = target.samples
         return { points in
             var values = points.flatMap { $0.map { Float($0) } }
@@ -84,13 +94,12 @@ public struct MatchEvaluator {
         var controls: [Float], evaluations: Int
         switch method {
         case .matcher, .gradient:
-            var options = MatchOptions()
+            var options = searchOptions
             options.steps = 1_000_000
             options.timeBudget = budget
             options.restarts = restarts
             options.learningRate = learningRate
             options.seed = seed
-            options.loss = searchLoss ?? loss
             options.pinned = target.pinned
             options.starts = target.starts
             let useModel = method == .matcher ? estimator : nil

@@ -4,7 +4,7 @@ import Synths
 
 /// One preset for several notes of one instrument: the timbre and envelope parameters are
 /// shared, each note keeps its own pitch and key release (`pinned`, from its analysis), and the
-/// loss is the mean of the notes' spectral losses, so the preset holds up across the keyboard
+/// loss is the mean of the notes' losses (`MatchOptions.objective`), so the preset holds up across the keyboard
 /// instead of fitting one pitch.
 ///
 /// Every restart renders all notes as one batch (restarts x notes items) at the longest note's
@@ -64,6 +64,7 @@ public enum JointMatcher {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let specs = synth.parameters, p = specs.count, k = notes.count, restarts = max(1, options.restarts)
+        let objective = options.objective(sampleRate: synth.sampleRate)
         let n = notes.map(\.samples.count).max()!
         let layout = ControlLayout(parameters: specs, frameCount: 1)
         let pinnedNames = Set(notes.flatMap { $0.pinned.keys })
@@ -126,7 +127,7 @@ public enum JointMatcher {
             if let budget = options.timeBudget, elapsed() >= budget { break }
             let current = controls(logits)
             let (audio, pullback) = synth.valueWithPullback(current, request)
-            let (values, dAudio) = options.loss.valuesWithGradient(audio, targets)
+            let (values, dAudio) = objective.valuesWithGradient(audio, targets)
             let dControls = pullback(dAudio)
             var gradient = [Double](repeating: 0, count: restarts * p)
             for r in 0..<restarts { for j in 0..<k { for q in 0..<p {
@@ -138,7 +139,7 @@ public enum JointMatcher {
             consider(losses, logits)
             adam.update(&logits, gradient: gradient, mask: mask)
         }
-        let final = means(options.loss.values(synth.render(controls(logits), request), targets))
+        let final = means(objective.values(synth.render(controls(logits), request), targets))
         history.append(final)
         consider(final, logits)
 
@@ -152,7 +153,7 @@ public enum JointMatcher {
             let m = note.samples.count
             let rendered = synth.render(Controls(layout: layout, batchSize: 1, values: values), RenderRequest(sampleCount: m)).samples
             audio.append(rendered)
-            noteLosses.append(Double(options.loss.values(AudioBatch(batchSize: 1, sampleCount: m, samples: rendered),
+            noteLosses.append(Double(objective.values(AudioBatch(batchSize: 1, sampleCount: m, samples: rendered),
                                                          AudioBatch(batchSize: 1, sampleCount: m, samples: note.samples))[0]))
         }
         return Result(best: shared, bestLoss: Double(best.loss), noteLosses: noteLosses, audio: audio, history: history, seconds: elapsed())

@@ -13,7 +13,9 @@ struct Evaluate: ParsableCommand {
             Every method gets the same wall-clock budget per target (--budget seconds, both cores). Recordings
             (--targets) are matched as `match` matches them: the whole note from its onset (up to --max-duration),
             the pitch held at the tracked f0 and the key release at the analysed one, for every method. Synthetic
-            targets (--data) are matched whole as stored.
+            targets (--data) are analysed the same way (tracked f0 and key release held) but matched whole as
+            stored. Every method minimises what `match` minimises: the spectral loss plus --envelope-weight x the
+            loudness-contour term; the scores use the spectral loss alone.
             Scores per target: the multi-scale spectral distance, log-spectral distance (per frame and over all
             bins, Masuda & Saito's form), mel-cepstral distance, and what a listener notices: pitch error in cents
             and the right-note share (|error| < 50 cents), the correlation of the dB envelopes over the whole note,
@@ -34,6 +36,7 @@ struct Evaluate: ParsableCommand {
         MatchMethod.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "Gradient restarts (matcher and gradient), 1...64.") var restarts: Int = 4
     @Option(help: "Refinement learning rate (matcher and gradient), in (0, 1].") var learningRate: Double = 0.05
+    @Option(help: "Weight of the loudness-contour term in what every method minimises (see `match --help`), 0...100.") var envelopeWeight: Double = MatchOptions().envelopeWeight
     @Option(help: "Longest stretch of a recorded note kept, in seconds (8...60).") var maxDuration: Double = 8
     @Option(help: "Framing of the loss the methods minimise: ddsp (frames run past the end, as DDSP) or inside (every frame inside the signal). Scores always use DDSP's.")
     var searchFraming: String = "ddsp"
@@ -48,10 +51,22 @@ struct Evaluate: ParsableCommand {
         guard budget.isFinite, budget > 0, budget <= 3600 else { throw ValidationError("--budget must be in (0, 3600] seconds") }
         guard (1...64).contains(restarts) else { throw ValidationError("--restarts must be within 1...64") }
         guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw ValidationError("--learning-rate must be in (0, 1]") }
+        guard envelopeWeight.isFinite, (0...100).contains(envelopeWeight) else { throw ValidationError("--envelope-weight must be within 0...100") }
         guard maxDuration.isFinite, maxDuration >= 8, maxDuration <= 60 else { throw ValidationError("--max-duration must be within 8...60 seconds") }
         guard ["ddsp", "inside"].contains(searchFraming) else { throw ValidationError("--search-framing: ddsp or inside, not '\(searchFraming)'") }
         guard !out.isEmpty else { throw ValidationError("--out must name a path") }
         _ = try chosenMethods()
+    }
+
+    /// What every method is given, as `match` would: the tracked f0 and the key release held
+    /// (the release refined from there with --refine-note-off).
+    func analysedTarget(_ samples: [Float], _ analysis: NoteAnalysis?) -> EvaluationTarget {
+        var target = EvaluationTarget(samples: samples)
+        guard let analysis else { return target }
+        if let f0 = analysis.f0 { target.pinned["f0"] = f0 }
+        let release = ADSR.clampedNoteOff(analysis.noteOffSeconds)
+        if refineNoteOff { target.starts["note_off"] = release } else { target.pinned["note_off"] = release }
+        return target
     }
 
     func chosenMethods() throws -> [MatchMethod] {
@@ -82,10 +97,12 @@ struct Evaluate: ParsableCommand {
             guard reader.info.synth == synth else { throw CommandFailure("\(data) holds \(reader.info.synth) examples, not \(synth)") }
             if estimator == nil { rate = reader.info.sampleRate }
             guard reader.info.sampleRate == rate else { throw CommandFailure("\(data) is at \(reader.info.sampleRate) Hz; the model reads \(rate) Hz") }
+            // Analysed as `match` analyses a recording (tracked f0 and key release held), but not
+            // trimmed or rescaled, so the true parameters still describe the audio.
             for row in reader.rows(.test).prefix(count) {
                 let e = try reader.example(row)
-                items.append(("\(data)#\(reader.info.firstIndex + row)", EvaluationTarget(samples: e.audio),
-                              try? NoteAnalysis.analyse(e.audio, sampleRate: rate), e.params))
+                let analysis = try? NoteAnalysis.analyse(e.audio, sampleRate: rate)
+                items.append(("\(data)#\(reader.info.firstIndex + row)", analysedTarget(e.audio, analysis), analysis, e.params))
             }
         } else if let targets {
             let folder = try AudioFile.readFolder(targets, sampleRate: rate)
@@ -99,12 +116,8 @@ struct Evaluate: ParsableCommand {
                     continue
                 }
                 let note = LoudnessMatch.workingLevel(analysis.note(in: clip.audio.samples)).samples
-                var target = EvaluationTarget(samples: note)
-                if let f0 = analysis.f0 { target.pinned["f0"] = f0 }
-                else { FileHandle.standardError.write("evaluate: \(clip.name): no pitch found; f0 is searched like the rest\n".data(using: .utf8)!) }
-                let release = ADSR.clampedNoteOff(analysis.noteOffSeconds)
-                if refineNoteOff { target.starts["note_off"] = release } else { target.pinned["note_off"] = release }
-                items.append((clip.name, target, analysis, nil))
+                if analysis.f0 == nil { FileHandle.standardError.write("evaluate: \(clip.name): no pitch found; f0 is searched like the rest\n".data(using: .utf8)!) }
+                items.append((clip.name, analysedTarget(note, analysis), analysis, nil))
             }
         }
         guard !items.isEmpty else { throw CommandFailure("no targets") }
@@ -113,6 +126,7 @@ struct Evaluate: ParsableCommand {
         var evaluator = MatchEvaluator(synth: module, estimator: estimator, budget: budget)
         evaluator.restarts = restarts
         evaluator.learningRate = learningRate
+        evaluator.envelopeWeight = envelopeWeight
         if searchFraming == "inside" { evaluator.searchLoss = evaluator.loss.framed(.none) }
         let active = chosen.filter { estimator != nil || ($0 != .matcher && $0 != .estimate) }
 

@@ -38,6 +38,7 @@ struct Match: ParsableCommand {
     @Option(help: "Refinement steps.") var steps: Int = 200
     @Option(help: "Refinements run side by side (the estimate and perturbations of it), 1...64.") var restarts: Int = 4
     @Option(help: "Refinement learning rate (Adam, on the parameters' logits), in (0, 1].") var learningRate: Double = 0.05
+    @Option(help: "Weight of the loudness-contour term (dB per 10 ms frame) added to the spectral loss, 0...100.") var envelopeWeight: Double = MatchOptions().envelopeWeight
     @Option(help: "Longest stretch of the note kept, in seconds (8...60).") var maxDuration: Double = 8
     @Option(help: "MIDI note of the target (0...127): overrides the pitch tracker.") var note: Int?
     @Option(help: "Fundamental of the target in Hz: overrides the pitch tracker.") var f0: Double?
@@ -52,6 +53,7 @@ struct Match: ParsableCommand {
         guard (0...100_000).contains(steps) else { throw ValidationError("--steps must be within 0...100000") }
         guard (1...64).contains(restarts) else { throw ValidationError("--restarts must be within 1...64") }
         guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw ValidationError("--learning-rate must be in (0, 1]") }
+        guard envelopeWeight.isFinite, (0...100).contains(envelopeWeight) else { throw ValidationError("--envelope-weight must be within 0...100") }
         guard maxDuration.isFinite, maxDuration >= 8, maxDuration <= 60 else { throw ValidationError("--max-duration must be within 8...60 seconds") }
         if let note { guard (0...127).contains(note) else { throw ValidationError("--note must be a MIDI note in 0...127") } }
         if let f0 { guard f0.isFinite, f0 >= 8, f0 <= 20_000 else { throw ValidationError("--f0 must be within 8...20000 Hz") } }
@@ -88,6 +90,9 @@ struct Match: ParsableCommand {
         let result = Matcher.match(target: notePart, synth: module, estimator: estimator, options: options)
         let metrics = MatchMetrics.measure(result.audio, notePart, sampleRate: rate, loss: options.loss)
         let baseline = MatchMetrics.sineBaseline(target: notePart, f0: pitch.hz ?? 220, sampleRate: rate, loss: options.loss)
+        let estimateSpectral: Double? = result.estimate.map {
+            MatchMetrics.measure(module.render($0, RenderRequest(sampleCount: notePart.count)).samples, notePart, sampleRate: rate, loss: options.loss).spectral
+        }
 
         // The preset keyed to the note; the gain makes match.wav as loud as the target's note.
         let f0Found = module.parameters.firstIndex { $0.name == "f0" }.map { module.parameters[$0].physical(Double(result.best.values[$0])) }
@@ -107,7 +112,7 @@ struct Match: ParsableCommand {
         ]
         preset.scores = ["spectral_loss": metrics.spectral, "log_spectral_distance_db": metrics.logSpectral,
                          "mel_cepstral_distance_db": metrics.melCepstral, "sine_baseline_spectral_loss": baseline,
-                         "estimate_spectral_loss": result.estimateLoss ?? .nan].filter { $0.value.isFinite }
+                         "estimate_spectral_loss": estimateSpectral ?? .nan].filter { $0.value.isFinite }
         let wav = try preset.render()
         guard wav.allSatisfy({ $0.isFinite }) else { throw CommandFailure("the matched preset renders non-finite samples (a bug: please report the command)") }
 
@@ -130,7 +135,7 @@ struct Match: ParsableCommand {
         } else {
             print("pitch: none found (\(Int((analysis.voicedFraction * 100).rounded()))% of frames voiced): f0 is refined with the rest; pass --note or --f0 if the note has a pitch")
         }
-        if let e = result.estimateLoss { print(String(format: "estimate: spectral loss %.4f", e)) }
+        if let e = estimateSpectral { print(String(format: "estimate: spectral loss %.4f", e)) }
         print(String(format: "refined (%d steps x %d restarts, %.1f s): spectral loss %.4f (a sine at the pitch with the target's envelope: %.4f), log-spectral distance %.2f dB, mel-cepstral distance %.2f dB",
                      steps, restarts, result.seconds, metrics.spectral, baseline, metrics.logSpectral, metrics.melCepstral))
         print(String(format: "wrote %@/preset.json, match.wav (%.2f s at %.0f Hz, gain %+.1f dB), refinement.csv", out, Double(wav.count) / outputRate, outputRate, preset.gain_db))
@@ -169,6 +174,7 @@ struct Match: ParsableCommand {
         options.restarts = restarts
         options.learningRate = learningRate
         options.seed = seed
+        options.envelopeWeight = envelopeWeight
         return options
     }
 
@@ -232,7 +238,7 @@ struct Match: ParsableCommand {
         preset.gain_db = LoudnessMatch.gainDB(for: try preset.render(), toMatch: firstTarget)
         preset.source = ["targets": targets.joined(separator: " "), "match": "joint over \(targets.count) notes",
                          "model": estimator == nil ? "none" : (model ?? "shipped \(synth).h5"), "match_sample_rate": fmt(rate)]
-        preset.scores = ["mean_spectral_loss": joint.noteLosses.reduce(0, +) / Double(notes.count)]
+        preset.scores = ["mean_match_loss": joint.noteLosses.reduce(0, +) / Double(notes.count)]
         var renders: [(String, [Float])] = []
         for (j, path) in targets.enumerated() {
             let midi = MIDINote.nearest(toHz: notes[j].pinned["f0"]!).midi

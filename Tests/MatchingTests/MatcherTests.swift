@@ -57,8 +57,9 @@ final class MatcherTests: XCTestCase {
         // estimator is for. Here it only has to make progress.)
         XCTAssertLessThan(result.bestLoss, Double(firstBest) * 0.9)
         XCTAssertEqual(result.bestLoss, Double(result.history.joined().min()!), accuracy: 1e-6)
-        // The returned audio is the best controls rendered, and scores the best loss.
-        let again = options.loss.values(AudioBatch(batchSize: 1, sampleCount: n, samples: result.audio),
+        // The returned audio is the best controls rendered, and scores the best loss (the
+        // objective: spectral + envelope terms).
+        let again = options.objective(sampleRate: synth.sampleRate).values(AudioBatch(batchSize: 1, sampleCount: n, samples: result.audio),
                                         AudioBatch(batchSize: 1, sampleCount: n, samples: target))[0]
         XCTAssertEqual(Double(again), result.bestLoss, accuracy: 1e-4 * result.bestLoss)
     }
