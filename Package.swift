@@ -69,7 +69,7 @@ let package = Package(
         .testTarget(name: "SynthsTests", dependencies: ["DSP", "Synths", "AutodiffReference"], resources: [.copy("Fixtures")]),
         .testTarget(name: "MatchingTests", dependencies: ["DSP", "Synths", "Matching", "Datasets"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "DatasetsTests", dependencies: ["DSP", "Synths", "Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["DSP", "Synths", "Datasets", "CHDF5"]),
     ],
     swiftLanguageModes: [.v6]
 )

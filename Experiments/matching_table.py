@@ -38,3 +38,20 @@ print("|---|---|---|---|")
 for synth, targets, r in rows:
     if r.get("spectral_minus_matcher", ""):
         print(f"| {synth} | {targets} | {r['method']} | {cell(r, 'spectral_minus_matcher', 3)} |")
+print()
+print("The matcher's pitch per target set (from the per-target CSVs): targets at the right note (|error| < 50 cents) and the median |pitch error|:")
+print("| synth | targets | right note | median abs pitch error (cents) |")
+print("|---|---|---|---|")
+import statistics
+for path in sorted(glob.glob("results/matching/*.csv")):
+    name = os.path.basename(path)[: -len(".csv")]
+    if name.endswith("-summary") or name.endswith("-training") or "-" not in name or name.startswith("joint"):
+        continue
+    synth, _, targets = name.partition("-")
+    with open(path) as f:
+        matched = [r for r in csv.DictReader(f) if r.get("method") == "matcher" and r.get("right_note", "") != ""]
+    if not matched:
+        continue
+    right = sum(1 for r in matched if float(r["right_note"]) == 1)
+    errors = [abs(float(r["pitch_error_cents"])) for r in matched]
+    print(f"| {synth} | {targets} | {right}/{len(matched)} | {statistics.median(errors):.2f} |")

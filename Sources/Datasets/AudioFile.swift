@@ -53,7 +53,21 @@ public enum AudioFile {
     /// Reads any file libsndfile opens, downmixes to mono (channel mean) and, when
     /// `sampleRate` is given, resamples to it with libsamplerate's best sinc converter.
     /// Rejects missing, unreadable, truncated-to-nothing and empty files, and NaN/Inf samples.
-    public static func read(_ path: String, sampleRate target: Double? = nil) throws -> MonoAudio {
+    /// Most channels a file may have (libsndfile allows 1024; one read block is 64k frames of
+    /// every channel).
+    public static let maximumChannels = 64
+
+    /// Reads (and downmixes) a file; with `maxSeconds`, only its first `maxSeconds` seconds are
+    /// decoded, so a long recording costs what is used, not its whole length.
+    /// The length a file declares, in seconds (nil when it declares none).
+    public static func declaredSeconds(_ path: String) -> Double? {
+        var info = SF_INFO()
+        guard let handle = sf_open(path, Int32(SFM_READ), &info) else { return nil }
+        sf_close(handle)
+        return info.samplerate > 0 && info.frames > 0 ? Double(info.frames) / Double(info.samplerate) : nil
+    }
+
+    public static func read(_ path: String, sampleRate target: Double? = nil, maxSeconds: Double? = nil) throws -> MonoAudio {
         guard FileManager.default.fileExists(atPath: path) else { throw AudioFileError.missing(path) }
         var info = SF_INFO()
         guard let handle = sf_open(path, Int32(SFM_READ), &info) else {
@@ -63,12 +77,15 @@ public enum AudioFile {
         let channels = Int(info.channels)
         guard info.samplerate > 0 else { throw AudioFileError.badSampleRate(path, rate: Double(info.samplerate)) }
         guard channels > 0 else { throw AudioFileError.unreadable(path, reason: "no channels") }
+        guard channels <= maximumChannels else { throw AudioFileError.unreadable(path, reason: "\(channels) channels (at most \(maximumChannels) are read)") }
+        let limit = maxSeconds.map { Int(Swift.min(Double(Int32.max), ($0 * Double(info.samplerate)).rounded(.up))) } ?? Int.max
         // Read in blocks rather than trusting `frames`: a truncated file reports more frames
         // than it holds, and some formats report none.
         var interleaved: [Float] = []
         var block = [Float](repeating: 0, count: 65536 * channels)
-        while true {
-            let got = block.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress!, 65536) }
+        while interleaved.count / channels < limit {
+            let want = Swift.min(65536, limit - interleaved.count / channels)
+            let got = block.withUnsafeMutableBufferPointer { sf_readf_float(handle, $0.baseAddress!, Int64(want)) }
             if got <= 0 { break }
             interleaved.append(contentsOf: block[0..<(Int(got) * channels)])
         }
@@ -94,7 +111,7 @@ public enum AudioFile {
 
     /// Every audio file directly inside `folder` (sorted by name), read as by `read`. Files
     /// that fail to read are returned with their error instead of stopping the others.
-    public static func readFolder(_ folder: String, sampleRate: Double? = nil) throws
+    public static func readFolder(_ folder: String, sampleRate: Double? = nil, maxSeconds: Double? = nil) throws
         -> (clips: [(name: String, audio: MonoAudio)], failures: [(name: String, error: Error)]) {
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) else { throw AudioFileError.missing(folder) }
@@ -104,7 +121,7 @@ public enum AudioFile {
         guard !names.isEmpty else { throw AudioFileError.unreadable(folder, reason: "no audio files (\(audioExtensions.sorted().joined(separator: ", ")))") }
         var clips: [(String, MonoAudio)] = [], failures: [(String, Error)] = []
         for name in names {
-            do { clips.append((name, try read((folder as NSString).appendingPathComponent(name), sampleRate: sampleRate))) } catch { failures.append((name, error)) }
+            do { clips.append((name, try read((folder as NSString).appendingPathComponent(name), sampleRate: sampleRate, maxSeconds: maxSeconds))) } catch { failures.append((name, error)) }
         }
         return (clips, failures)
     }
@@ -146,10 +163,13 @@ public enum AudioFile {
                 throw AudioFileError.writeFailed(path, reason: String(cString: sf_strerror(nil)))
             }
             if format == .pcm16 { sf_command(handle, Int32(SFC_SET_CLIPPING), nil, Int32(SF_TRUE)) }
+            errno = 0
             let written = audio.samples.withUnsafeBufferPointer { sf_writef_float(handle, $0.baseAddress!, Int64($0.count)) }
+            let code = errno
             let closeStatus = sf_close(handle)
             guard written == Int64(audio.samples.count), closeStatus == 0 else {
-                throw AudioFileError.writeFailed(path, reason: "short write (\(written) of \(audio.samples.count) samples)")
+                let why = code != 0 ? String(cString: strerror(code)) : (closeStatus != 0 ? String(cString: strerror(errno)) : "short write")
+                throw AudioFileError.writeFailed(path, reason: "\(why): \(written) of \(audio.samples.count) samples written")
             }
         }
     }
@@ -158,17 +178,62 @@ public enum AudioFile {
 /// Write-to-temporary-then-rename, so no reader ever sees a half-written output.
 public enum AtomicFile {
     /// Calls `body` with a temporary path in the destination's folder, then renames it over
-    /// `path`. On any error the temporary file is removed and `path` is left untouched.
+    /// `path`. On any error the temporary file is removed and `path` is left untouched, and the
+    /// error names `path` (never the temporary name). `path` must be a regular file, a link to
+    /// one, or absent: a device, a FIFO or a folder is never replaced (a link is written through
+    /// to its target, which stays a link).
     public static func write(to path: String, _ body: (String) throws -> Void) throws {
-        let url = URL(fileURLWithPath: path)
-        let folder = url.deletingLastPathComponent()
-        let temporary = folder.appendingPathComponent(".\(url.lastPathComponent).partial-\(getpid())-\(UInt64.random(in: 0...UInt64.max))").path
+        guard !path.isEmpty else { throw AtomicFileError(path: path, reason: "no file name given") }
+        let target = try regularTarget(path)
+        let folder = (target as NSString).deletingLastPathComponent.isEmpty ? "." : (target as NSString).deletingLastPathComponent
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw AtomicFileError(path: path, reason: "its folder \(folder) does not exist")
+        }
+        Orphans.remove(in: folder)
+        let temporary = (folder as NSString).appendingPathComponent(Orphans.name(suffix: "partial"))
         do {
             try body(temporary)
-            guard rename(temporary, path) == 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
-        } catch {
+            guard rename(temporary, target) == 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+        } catch let error as AtomicFileError {
             unlink(temporary)
             throw error
+        } catch where !"\(error)".contains(temporary) {
+            unlink(temporary)
+            throw error   // already names the user's path
+        } catch {
+            unlink(temporary)
+            // Report the user's path: the writer only ever saw the temporary one.
+            var reason = "\(error)".replacingOccurrences(of: temporary + ": ", with: "").replacingOccurrences(of: temporary, with: path)
+            if reason.hasPrefix(path + ": ") { reason.removeFirst(path.count + 2) }
+            throw AtomicFileError(path: path, reason: reason)
+        }
+    }
+
+    /// Checks before long work that `path` could be written: its folder exists and is writable,
+    /// and `path` is a regular file or absent (the same errors `write` would give at the end).
+    public static func checkWritable(_ path: String) throws {
+        guard !path.isEmpty else { throw AtomicFileError(path: path, reason: "no file name given") }
+        let target = try regularTarget(path)
+        let folder = (target as NSString).deletingLastPathComponent.isEmpty ? "." : (target as NSString).deletingLastPathComponent
+        try Orphans.checkFolder(folder, for: path)
+    }
+
+    /// `path`, or the file a link at `path` points to; an error for anything but a regular file.
+    static func regularTarget(_ path: String) throws -> String {
+        var info = stat()
+        guard lstat(path, &info) == 0 else { return path }
+        var resolved = path
+        if (info.st_mode & S_IFMT) == S_IFLNK {
+            guard let real = realpath(path, nil) else { return path }   // a dangling link: replaced by the file
+            resolved = String(cString: real)
+            free(real)
+            guard stat(resolved, &info) == 0 else { return path }
+        }
+        switch info.st_mode & S_IFMT {
+        case S_IFREG: return resolved
+        case S_IFDIR: throw AtomicFileError(path: path, reason: "it is a folder")
+        default: throw AtomicFileError(path: path, reason: "it exists and is not a regular file (a device, FIFO or socket is never replaced)")
         }
     }
 
@@ -176,8 +241,50 @@ public enum AtomicFile {
     public static func write(_ data: Data, to path: String) throws {
         try write(to: path) { temporary in
             do { try data.write(to: URL(fileURLWithPath: temporary)) } catch {
-                throw AtomicFileError(path: path, reason: "\(error.localizedDescription)")
+                throw AtomicFileError(path: path, reason: Orphans.reason(error))
             }
+        }
+    }
+}
+
+/// Temporary names SynthMatch writes beside its outputs, `.synthmatch-PID-N.partial` (short,
+/// so a name near the 255-byte limit still fits), and their cleanup: one left by a process
+/// that no longer exists (killed mid-write) is removed by the next write into that folder.
+enum Orphans {
+    static func name(suffix: String) -> String {
+        ".synthmatch-\(getpid())-\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000).\(suffix)"
+    }
+
+    /// `folder` exists and this process may create files in it.
+    static func checkFolder(_ folder: String, for path: String) throws {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw AtomicFileError(path: path, reason: "its folder \(folder) does not exist")
+        }
+        guard access(folder, W_OK) == 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
+    }
+
+    static func remove(in folder: String) {
+        guard let names = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return }
+        for name in names where name.hasPrefix(".synthmatch-") && name.hasSuffix(".partial") {
+            let fields = name.dropFirst(".synthmatch-".count).split(separator: "-")
+            guard let pid = fields.first.flatMap({ Int32($0) }), pid > 0, pid != getpid(), kill(pid, 0) != 0, errno == ESRCH else { continue }
+            try? FileManager.default.removeItem(atPath: (folder as NSString).appendingPathComponent(name))
+        }
+    }
+
+    /// A Foundation error as the OS reason alone (not `NSCocoaErrorDomain Code=...`).
+    static func reason(_ error: Error) -> String {
+        let ns = error as NSError
+        if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            return String(cString: strerror(Int32(underlying.code)))
+        }
+        if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        switch ns.code {
+        case NSFileWriteOutOfSpaceError: return String(cString: strerror(ENOSPC))
+        case NSFileWriteVolumeReadOnlyError: return String(cString: strerror(EROFS))
+        case NSFileWriteNoPermissionError: return String(cString: strerror(EACCES))
+        default: return ns.localizedDescription
         }
     }
 }
@@ -194,6 +301,16 @@ public struct AtomicFileError: Error, CustomStringConvertible {
 /// folder or nothing, never one run's files beside another's. `path` must be a folder or
 /// absent (never a file, a device or a link to one).
 public enum OutputFolder {
+    /// Checks before long work that `path` could be written as a folder.
+    public static func checkWritable(_ path: String) throws {
+        let url = URL(fileURLWithPath: path).standardizedFileURL
+        try Orphans.checkFolder(url.deletingLastPathComponent().path, for: path)
+        var info = stat()
+        if lstat(url.path, &info) == 0, (info.st_mode & S_IFMT) != S_IFDIR {
+            throw AtomicFileError(path: path, reason: "it exists and is not a folder; choose another --out")
+        }
+    }
+
     public static func write(_ path: String, _ body: (String) throws -> Void) throws {
         let url = URL(fileURLWithPath: path).standardizedFileURL
         let parent = url.deletingLastPathComponent().path, name = url.lastPathComponent
@@ -206,10 +323,11 @@ public enum OutputFolder {
         if exists, (info.st_mode & S_IFMT) != S_IFDIR {
             throw AtomicFileError(path: path, reason: "it exists and is not a folder; choose another --out")
         }
-        let tag = "\(getpid())-\(UInt64.random(in: 0...UInt64.max) % 1_000_000_000)"
+        Orphans.remove(in: parent)
         // Short names: a name near the 255-byte limit must not fail because of the suffix.
-        let temporary = (parent as NSString).appendingPathComponent(".synthmatch-\(tag).partial")
-        let aside = (parent as NSString).appendingPathComponent(".synthmatch-\(tag).old")
+        let tag = Orphans.name(suffix: "partial")
+        let temporary = (parent as NSString).appendingPathComponent(tag)
+        let aside = (parent as NSString).appendingPathComponent(String(tag.dropLast("partial".count)) + "old")
         guard mkdir(temporary, 0o755) == 0 else { throw AtomicFileError(path: path, reason: String(cString: strerror(errno))) }
         do {
             try body(temporary)
@@ -220,9 +338,12 @@ public enum OutputFolder {
                 throw AtomicFileError(path: path, reason: reason)
             }
             if exists { try? FileManager.default.removeItem(atPath: aside) }
+        } catch let error as AtomicFileError {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw AtomicFileError(path: error.path.replacingOccurrences(of: temporary, with: path), reason: error.reason)
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
-            throw error
+            throw AtomicFileError(path: path, reason: "\(error)".replacingOccurrences(of: temporary, with: path))
         }
     }
 }

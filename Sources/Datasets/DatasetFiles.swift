@@ -90,7 +90,20 @@ public final class DatasetReader {
 
     /// One example by row: normalised parameters and audio.
     public func example(_ row: Int) throws -> (params: [Float], audio: [Float]) {
-        (try file.readRows("params", start: row, count: 1), try file.readRows("audio", start: row, count: 1))
+        let example = (try file.readRows("params", start: row, count: 1), try file.readRows("audio", start: row, count: 1))
+        try check(row, example.0, example.1)
+        return example
+    }
+
+    /// Values SynthMatch never writes (a damaged or edited file): named with the example, so
+    /// the error is not mistaken for a training problem.
+    func check(_ row: Int, _ params: [Float], _ audio: [Float]) throws {
+        if let bad = params.first(where: { !($0 >= 0 && $0 <= 1) }) {
+            throw DatasetError.invalid("\(info.path): example \(info.firstIndex + row) has a normalised parameter \(bad) outside 0...1 (a damaged file?)")
+        }
+        if let i = audio.firstIndex(where: { !$0.isFinite }) {
+            throw DatasetError.invalid("\(info.path): example \(info.firstIndex + row) has a non-finite audio sample (\(audio[i]) at \(i); a damaged file?)")
+        }
     }
 
     /// The split's rows shuffled for `epoch` (a pure function of seed and epoch), cut into
@@ -122,8 +135,9 @@ public final class DatasetReader {
         params.reserveCapacity(rows.count * info.parameterCount)
         audio.reserveCapacity(rows.count * info.sampleCount)
         for r in rows {
-            params += try file.readRows("params", start: r, count: 1)
-            audio += try file.readRows("audio", start: r, count: 1)
+            let (p, a) = try example(r)
+            params += p
+            audio += a
         }
         return (params, audio)
     }

@@ -21,7 +21,9 @@ public struct CSVWriter {
     /// Creates the folder if needed and writes the file atomically.
     public func finish() throws {
         let url = URL(fileURLWithPath: path)
-        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        do { try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true) } catch {
+            throw AtomicFileError(path: path, reason: Orphans.reason(error))
+        }
         try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
     }
 }

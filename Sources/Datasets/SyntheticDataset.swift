@@ -113,14 +113,25 @@ public enum DatasetGenerator {
     }
 
     /// The module's presets usable for preset-jitter sampling.
+    /// The presets written for `synth`, or for the same voice under another name (`fm` is
+    /// `fm-alg5`, whose presets the library lists under that name).
     static func presets(for synth: String) -> [SynthPreset] {
-        PresetLibrary.all.filter { $0.module == synth }
+        var names: Set<String> = [synth]
+        if let fm = (try? SynthRegistry.make(synth)) as? FMSynth, fm.fixedRatios == nil { names.insert("fm-alg\(fm.algorithm.number)") }
+        return PresetLibrary.all.filter { names.contains($0.module) }
     }
 
     /// The file an unfinished run writes (renamed to `path` when complete; `--resume` reopens it).
     public static func partialPath(_ path: String) -> String {
         let url = URL(fileURLWithPath: path)
-        return url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).partial").path
+        var name = url.lastPathComponent
+        // A name near the 255-byte limit would not fit with the prefix and suffixes: its hash does.
+        if name.utf8.count > 200 {
+            var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+            for byte in name.utf8 { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01b3 }
+            name = "synthmatch-" + String(hash, radix: 16)
+        }
+        return url.deletingLastPathComponent().appendingPathComponent(".\(name).partial").path
     }
 
     /// Writes examples `range` of the dataset to `path`: into `partialPath(path)`, renamed when
@@ -141,17 +152,25 @@ public enum DatasetGenerator {
         let features = spec.logmel ? LogMel(sampleRate: spec.sampleRate, sampleCount: n) : nil
         let start = DispatchTime.now().uptimeNanoseconds
         let partial = partialPath(path)
+        let folder = URL(fileURLWithPath: partial).deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw DatasetError.invalid("cannot write \(path): its folder \(folder) does not exist")
+        }
+        guard access(folder, W_OK) == 0 else { throw DatasetError.invalid("cannot write \(path): \(String(cString: strerror(errno)))") }
+        // One writer per output: a second run onto the same path (whatever HDF5's own file
+        // locking is set to) stops here instead of writing into the first one's partial file.
+        let lock = try WriterLock(partial + ".lock", for: path)
+        defer { lock.release() }
         var done = 0
         do {
             let file: HDF5File
             if resume, let existing = try? HDF5File.open(partial, writable: true),
-               (try? existing.stringAttribute("command_key")) == commandKey(spec, range) {
+               (try? existing.stringAttribute("command_key")) == commandKey(spec, range),
+               let written = Self.intactRows(existing, expected: range.count, sampleCount: n) {
                 file = existing
-                done = Int((try? file.intAttribute("rows_written")) ?? 0)
+                done = written
             } else {
-                guard FileManager.default.isWritableFile(atPath: URL(fileURLWithPath: partial).deletingLastPathComponent().path) else {
-                    throw DatasetError.invalid("cannot write to the folder of \(path) (permissions?)")
-                }
                 file = try HDF5File.create(partial)
                 try writeAttributes(file, spec, synth: synth, range: range)
                 try file.setAttribute("command_key", commandKey(spec, range))
@@ -215,12 +234,47 @@ public enum DatasetGenerator {
         } catch let error as DatasetError {
             throw error
         } catch {
-            // Disk full, permissions, ...: say so, and keep the partial file for --resume.
-            throw DatasetError.invalid("writing \(path) failed: \(error) (the partial file \(partial) is kept for --resume)")
+            // Disk full, read-only, I/O error: what HDF5 had buffered is lost, so the partial
+            // file cannot be trusted; it is removed (freeing the space), and the same command
+            // regenerates the same examples bit for bit.
+            unlink(partial)
+            let reason = (error as? HDF5Error).map { $0.reason ?? "HDF5 \($0.operation) failed" } ?? "\(error)"
+            throw DatasetError.invalid("writing \(path) failed: \(reason); nothing was kept: make room (or choose another --out) and run the same command again")
         }
         guard rename(partial, path) == 0 else { throw DatasetError.invalid("could not rename \(partial) to \(path): \(String(cString: strerror(errno)))") }
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         return Double(range.count - done) / seconds
+    }
+
+    /// An exclusive advisory lock (`flock`) on a file beside the output, held while writing;
+    /// the kernel drops it if the process dies, so a killed run never blocks the next one.
+    final class WriterLock {
+        let path: String, descriptor: Int32
+        init(_ path: String, for output: String) throws {
+            self.path = path
+            descriptor = open(path, O_CREAT | O_RDWR | O_CLOEXEC, 0o644)
+            guard descriptor >= 0 else { throw DatasetError.invalid("cannot write \(output): \(String(cString: strerror(errno)))") }
+            guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+                close(descriptor)
+                throw DatasetError.invalid("another run is writing \(output) right now; wait for it or choose another --out")
+            }
+        }
+        func release() {
+            unlink(path)
+            close(descriptor)
+        }
+    }
+
+    /// The rows a partial file holds intact, or nil when it cannot be trusted: its shapes must be
+    /// the run's and its last written row must read back (a file damaged by a crash mid-flush
+    /// fails here and is started afresh).
+    static func intactRows(_ file: HDF5File, expected count: Int, sampleCount n: Int) -> Int? {
+        guard let written = try? file.intAttribute("rows_written"), (0...Int64(count)).contains(written),
+              (try? file.shape("audio")) == [count, n] else { return nil }
+        if written > 0 {
+            guard let row = try? file.readRows("audio", start: Int(written) - 1, count: 1), row.allSatisfy(\.isFinite) else { return nil }
+        }
+        return Int(written)
     }
 
     /// What a partial file must match to be resumed.
@@ -322,7 +376,12 @@ public struct DatasetInfo {
         let file: HDF5File
         do { file = try HDF5File.open(path) } catch { throw DatasetError.notADataset(path, reason: "\(error)") }
         do {
-            guard (try? file.intAttribute("complete")) == 1 else { throw DatasetError.notADataset(path, reason: "it is incomplete (an interrupted write?)") }
+            // Every file SynthMatch writes (partial ones included) has these from its first
+            // moment; any other HDF5 file is not one of ours, whatever else it holds.
+            guard file.hasAttribute("synth"), file.hasAttribute("count_total"), file.contains("audio"), file.contains("params") else {
+                throw DatasetError.notADataset(path, reason: "it is an HDF5 file, but not a SynthMatch dataset (no synth attribute, /audio and /params)")
+            }
+            guard (try? file.intAttribute("complete")) == 1 else { throw DatasetError.notADataset(path, reason: "it is incomplete (an interrupted write? `dataset generate --resume` finishes it)") }
             self.path = path
             synth = try file.stringAttribute("synth")
             let audio = try file.shape("audio"), params = try file.shape("params")
@@ -338,6 +397,15 @@ public struct DatasetInfo {
             var attributes: [String: String] = [:]
             for key in ["parameters", "note_range", "synthmatch_version", "command_line"] { attributes[key] = try file.stringAttribute(key) }
             self.attributes = attributes
+            // Values used later to size buffers and index rows: checked here, once.
+            func bad(_ what: String) -> DatasetError { DatasetError.notADataset(path, reason: "its \(what) (damaged or not written by SynthMatch)") }
+            guard sampleRate.isFinite, (1000...384_000).contains(sampleRate) else { throw bad("sample rate \(sampleRate) Hz is out of range") }
+            guard duration.isFinite, duration > 0, sampleCount >= 1, abs(Double(sampleCount) - duration * sampleRate) <= 1 else {
+                throw bad("duration \(duration) s does not match its \(sampleCount) samples per example")
+            }
+            guard parameterCount >= 1, count >= 0, firstIndex >= 0, countTotal >= 0, firstIndex <= countTotal - count else {
+                throw bad("example counts (\(count) from index \(firstIndex) of \(countTotal)) do not add up")
+            }
         } catch let error as DatasetError {
             throw error
         } catch {

@@ -138,6 +138,12 @@ public struct PresetFile: Codable, Sendable, Equatable {
     }
 
     public func encoded() throws -> Data {
+        // JSON has no NaN: a non-finite value is named here, not left to the encoder's message.
+        let numbers = [("fine_tune_cents", fine_tune_cents), ("duration_seconds", duration_seconds), ("sample_rate", sample_rate), ("gain_db", gain_db)]
+            + parameters.map { ($0.name, $0.value ?? 0) } + (scores ?? [:]).map { ($0.key, $0.value) }
+        if let bad = numbers.first(where: { !$0.1.isFinite }) {
+            throw Failure.invalid("preset.json", reason: "\(bad.0) is \(bad.1), which a preset cannot store (a bug: please report the command)")
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         return try encoder.encode(self)

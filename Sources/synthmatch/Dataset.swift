@@ -83,6 +83,7 @@ struct Dataset: ParsableCommand {
 
         func run() throws {
             guard !shards.isEmpty else { throw ValidationError("give at least one shard") }
+            try AtomicFile.checkWritable(out)
             let info = try DatasetMerger.merge(shards, into: out)
             print(info.summary)
         }

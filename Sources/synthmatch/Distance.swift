@@ -11,7 +11,8 @@ struct Distance: ParsableCommand {
         abstract: "Print the spectral distance between two audio files.",
         discussion: """
         Both files are downmixed to mono and resampled to --sample-rate; the longer one is \
-        trimmed to the shorter one's length. A is the prediction, B the target (this matters \
+        trimmed to the shorter one's length, and at most the first --max-duration seconds of each are \
+        read (a long recording costs what is compared, not its whole length). A is the prediction, B the target (this matters \
         for spectral convergence, which is normalised by the target).
         """)
 
@@ -28,15 +29,20 @@ struct Distance: ParsableCommand {
     @Option(help: "Common sample rate both files are resampled to.")
     var sampleRate: Double = 16000
 
+    @Option(help: "Longest stretch compared, in seconds from the start (0.01...600).")
+    var maxDuration: Double = 60
+
     @Flag(help: "Also print each resolution's linear, log and convergence terms.")
     var terms = false
 
     func validate() throws {
         guard sampleRate.isFinite, sampleRate >= 1000, sampleRate <= 384_000 else { throw ValidationError("--sample-rate must be within 1000...384000 Hz") }
+        guard maxDuration.isFinite, maxDuration >= 0.01, maxDuration <= 600 else { throw ValidationError("--max-duration must be within 0.01...600 seconds") }
     }
 
     func run() throws {
-        let x = try AudioFile.read(a, sampleRate: sampleRate), y = try AudioFile.read(b, sampleRate: sampleRate)
+        let x = try AudioFile.read(a, sampleRate: sampleRate, maxSeconds: maxDuration)
+        let y = try AudioFile.read(b, sampleRate: sampleRate, maxSeconds: maxDuration)
         let n = min(x.samples.count, y.samples.count)
         if x.samples.count != y.samples.count {
             FileHandleStandardError.print("note: lengths differ (\(x.samples.count) vs \(y.samples.count) samples at \(Int(sampleRate)) Hz); comparing the first \(n)")

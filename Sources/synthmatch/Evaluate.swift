@@ -80,6 +80,7 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let chosen = try chosenMethods()
+        try AtomicFile.checkWritable(out + ".csv")
         var estimator: ParameterEstimator?
         do {
             let path = try model ?? ModelSearch.find(synth)
@@ -105,7 +106,7 @@ struct Evaluate: ParsableCommand {
                 items.append(("\(data)#\(reader.info.firstIndex + row)", analysedTarget(e.audio, analysis), analysis, e.params))
             }
         } else if let targets {
-            let folder = try AudioFile.readFolder(targets, sampleRate: rate)
+            let folder = try AudioFile.readFolder(targets, sampleRate: rate, maxSeconds: maxDuration + Match.leadingSilence)
             for (name, error) in folder.failures { FileHandle.standardError.write("evaluate: skipping \(name): \(error)\n".data(using: .utf8)!) }
             var settings = NoteAnalysis.Settings()
             settings.maximumDuration = maxDuration

@@ -12,10 +12,12 @@ struct Match: ParsableCommand {
         discussion: """
             Reads TARGET (any format libsndfile opens, any rate and channel count; downmixed to mono), analyses it
             (onset, sounding length, key release, pitch by YIN) and matches the whole note: leading silence is
-            trimmed, the tail is kept until it falls 60 dB below the loudest 10 ms, up to --max-duration seconds.
+            trimmed, the tail is kept until it falls 60 dB below the loudest 10 ms, up to --max-duration seconds (only the
+            first --max-duration + 30 s of the file are decoded).
             The pitch is held at the detected note (or --note / --f0); the estimator network guesses the other
-            parameters and gradient descent on the multi-scale spectral loss refines them, from the estimate and
-            from perturbations of it. Writes into --out (all files appear together, or none):
+            parameters and gradient descent refines them, from the estimate and from perturbations of it, on the
+            multi-scale spectral loss plus --envelope-weight x the loudness-contour difference (dB per 10 ms). FM
+            operator ratios end as whole numbers, checked by ear (YIN) to sound at the note. Writes into --out (all files appear together, or none):
               preset.json   the preset: synth, module version, MIDI note + fine tune, every parameter's value
                             and unit (play it with `synthmatch render --preset-file`)
               match.wav     the preset played at the target's note, length and sample rate, as loud as the target
@@ -70,6 +72,7 @@ struct Match: ParsableCommand {
     }
 
     func run() throws {
+        try OutputFolder.checkWritable(out)   // before the match, not after
         if targets.count > 1 { return try runJoint() }
         let (estimator, module, rate) = try loadModule()
         let (original, analysis, originalNote) = try readNote(target, rate: rate)
@@ -155,8 +158,15 @@ struct Match: ParsableCommand {
     }
 
     /// A target as read, its analysis at `rate`, and the kept note at `rate`.
+    /// Leading silence allowed before the note: with --max-duration, what is decoded of a file.
+    static let leadingSilence = 30.0
+
     func readNote(_ path: String, rate: Double) throws -> (MonoAudio, NoteAnalysis, [Float]) {
-        let original = try AudioFile.read(path)
+        let limit = maxDuration + Self.leadingSilence
+        let original = try AudioFile.read(path, maxSeconds: limit)
+        if let total = AudioFile.declaredSeconds(path), total > limit {
+            print(String(format: "%@ lasts %.1f s: its first %.0f s are read (the note must start within %.0f s)", path, total, limit, Self.leadingSilence))
+        }
         let audio = try AudioFile.resample(original, to: rate)
         var settings = NoteAnalysis.Settings()
         settings.maximumDuration = maxDuration

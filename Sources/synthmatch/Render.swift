@@ -49,6 +49,7 @@ struct Render: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkWritable(out)
         if let presetFile {
             let file = try PresetFile.read(presetFile)
             let rate = sampleRate ?? file.sample_rate

@@ -55,6 +55,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        try AtomicFile.checkWritable(out)   // before hours of training, not after
         let reader = try DatasetReader(path: data)
         guard reader.info.synth == synth else { throw ValidationError("\(data) holds \(reader.info.synth) examples, not \(synth)") }
         let module = try SynthRegistry.make(synth, sampleRate: reader.info.sampleRate)
@@ -90,16 +91,34 @@ struct Train: ParsableCommand {
         }
         var realClips: [[Float]] = [], realValidation: [[Float]] = []
         if let real {
-            let folder = try AudioFile.readFolder(real, sampleRate: estimator.sampleRate)
+            let folder = try AudioFile.readFolder(real, sampleRate: estimator.sampleRate,
+                                                 maxSeconds: Double(estimator.sampleCount) / estimator.sampleRate + 30)
             for (name, error) in folder.failures { FileHandle.standardError.write("train: skipping \(name): \(error)\n".data(using: .utf8)!) }
-            let clips = folder.clips.map { estimator.fitted($0.audio.samples) }
-            guard clips.count >= 2 else { throw ValidationError("\(real): fewer than two readable recordings") }
+            // A silent or non-finite clip teaches nothing and would score any estimate as perfect
+            // (or as NaN) if it were held out: skipped, with the reason.
+            let clips = folder.clips.compactMap { clip -> [Float]? in
+                let samples = estimator.fitted(clip.audio.samples)
+                let peak = samples.reduce(Float(0)) { Swift.max($0, abs($1)) }
+                guard peak.isFinite, samples.allSatisfy(\.isFinite) else {
+                    FileHandle.standardError.write("train: skipping \(clip.name): non-finite samples\n".data(using: .utf8)!)
+                    return nil
+                }
+                guard peak > 1e-4 else {
+                    FileHandle.standardError.write("train: skipping \(clip.name): silent in the model's window\n".data(using: .utf8)!)
+                    return nil
+                }
+                return samples
+            }
+            guard clips.count >= 2 else { throw CommandFailure("\(real): fewer than two usable recordings (readable, finite, not silent)") }
             // Every 10th recording (by name) is held out to choose the stage's weights.
             for (i, clip) in clips.enumerated() { if i % 10 == 9 { realValidation.append(clip) } else { realClips.append(clip) } }
             if realValidation.isEmpty { realValidation.append(realClips.removeLast()) }
             print("train: \(realClips.count) recordings from \(real) for stage 2, \(realValidation.count) held out")
         }
         print("train: \(synth), \(estimator.network.weightCount) weights, \(reader.rows(.train).count) training / \(reader.rows(.validation).count) validation examples")
+        guard !reader.rows(.validation).isEmpty else {
+            throw CommandFailure("\(data): the validation split is empty (\(reader.info.count) examples; about 10% are held out, so give at least 20)")
+        }
 
         var stages: [(TrainingOptions.Stage, Int)] = []
         if steps > 0 { stages.append((.parameter, steps)) }

@@ -79,6 +79,17 @@ final class SyntheticDatasetTests: XCTestCase {
         }
     }
 
+    /// `fm` is `fm-alg5` by another name: its presets jitter (issue 14: it said "no presets").
+    /// A file name near the 255-byte limit still gets a partial file beside it.
+    func testFMPresetJitterAndLongNames() throws {
+        var s = spec("fm", count: 4); s.sampling = .presetJitter
+        XCTAssertNoThrow(try DatasetGenerator.generate(s, to: path("fm.h5"), progress: false))
+        let long = String(repeating: "n", count: 250) + ".h5"
+        XCTAssertLessThan((DatasetGenerator.partialPath(path(long)) as NSString).lastPathComponent.utf8.count, 255)
+        XCTAssertNoThrow(try DatasetGenerator.generate(spec(count: 2), to: path(long), progress: false))
+        XCTAssertEqual(try DatasetInfo(path: path(long)).count, 2)
+    }
+
     func testClearErrors() throws {
         XCTAssertThrowsError(try DatasetGenerator.generate(spec("kazoo"), to: path("x.h5"), progress: false)) { XCTAssertTrue("\($0)".contains("unknown synth")) }
         var s = spec(); s.count = 0
@@ -93,6 +104,9 @@ final class SyntheticDatasetTests: XCTestCase {
         // An HDF5 file without the completion mark (what an interrupted writer would leave).
         let partial = try HDF5File.create(path("p.h5"))
         try partial.setAttribute("synth", "fm")
+        try partial.setAttribute("count_total", Int64(4))
+        try partial.createFloatDataset("audio", shape: [4, 16], chunk: [1, 16])
+        try partial.createFloatDataset("params", shape: [4, 3], chunk: [4, 3])
         try partial.flush()
         XCTAssertThrowsError(try DatasetInfo(path: path("p.h5"))) { XCTAssertTrue("\($0)".contains("incomplete")) }
     }

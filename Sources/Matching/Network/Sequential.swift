@@ -32,11 +32,29 @@ public struct Sequential: Sendable {
 
     public var outputShape: [Int] { layers.last?.outputShape ?? inputShape }
 
+    /// Most weights a network may have (400 MB as float32): a stored architecture asking for
+    /// more is refused before anything is allocated.
+    public static let maximumWeights = 100_000_000
+
     public init(input: [Int], _ specs: [LayerSpec]) throws {
+        guard !input.isEmpty, input.allSatisfy({ (1...1_000_000).contains($0) }) else { throw NetworkError.invalid("network input shape \(input) is not positive") }
         inputShape = input
         self.specs = specs
         var shape = input, layers: [any Layer] = [], offsets: [Int] = [], offset = 0
         for (i, spec) in specs.enumerated() {
+            // Sizes are checked here, where a stored model's architecture first meets the code,
+            // so a crafted or damaged file is an error rather than a trap in a layer.
+            switch spec {
+            case let .conv2d(channels, kernel, stride, padding):
+                guard (1...4096).contains(channels), (1...31).contains(kernel), (1...16).contains(stride), (0..<kernel).contains(padding) else {
+                    throw NetworkError.invalid("layer \(i): conv2d with \(channels) channels, kernel \(kernel), stride \(stride), padding \(padding) is out of range")
+                }
+            case let .dense(outputs):
+                guard (1...1_000_000).contains(outputs) else { throw NetworkError.invalid("layer \(i): dense with \(outputs) outputs is out of range") }
+            case let .leakyReLU(slope):
+                guard slope.isFinite, (0...1).contains(slope) else { throw NetworkError.invalid("layer \(i): leaky ReLU slope \(slope) is not in 0...1") }
+            case .sigmoid, .flatten: break
+            }
             let layer: any Layer
             switch spec {
             case let .conv2d(channels, kernel, stride, padding):
@@ -62,6 +80,9 @@ public struct Sequential: Sendable {
             layers.append(layer)
             offsets.append(offset)
             offset += layer.weightCount
+            guard offset <= Self.maximumWeights, layer.outputShape.reduce(1, *) <= 50_000_000 else {
+                throw NetworkError.invalid("layer \(i): the network would need more than \(Self.maximumWeights) weights or an output of \(layer.outputShape)")
+            }
             shape = layer.outputShape
         }
         self.layers = layers

@@ -40,7 +40,9 @@ struct SearchLedger {
 
     mutating func record(_ points: [[Double]], _ values: [Double]) {
         evaluations += points.count
-        for (x, v) in zip(points, values) where v < value { (best, value) = (x, v) }
+        // The first point is kept even when nothing scores finitely (a synth that renders NaN
+        // everywhere), so a search always returns a point.
+        for (x, v) in zip(points, values) where v < value || best.isEmpty { (best, value) = (x, v.isNaN ? .infinity : v) }
     }
     var result: SearchResult { SearchResult(best: best, value: value, evaluations: evaluations, seconds: seconds) }
 }
