@@ -185,7 +185,7 @@ public enum AtomicFile {
     public static func write(to path: String, _ body: (String) throws -> Void) throws {
         guard !path.isEmpty else { throw AtomicFileError(path: path, reason: "no file name given") }
         let target = try regularTarget(path)
-        let folder = (target as NSString).deletingLastPathComponent.isEmpty ? "." : (target as NSString).deletingLastPathComponent
+        let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
         var isFolder: ObjCBool = false
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
             throw AtomicFileError(path: path, reason: "its folder \(folder) does not exist")
@@ -215,7 +215,7 @@ public enum AtomicFile {
     public static func checkWritable(_ path: String) throws {
         guard !path.isEmpty else { throw AtomicFileError(path: path, reason: "no file name given") }
         let target = try regularTarget(path)
-        let folder = (target as NSString).deletingLastPathComponent.isEmpty ? "." : (target as NSString).deletingLastPathComponent
+        let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
         try Orphans.checkFolder(folder, for: path)
     }
 

@@ -46,6 +46,10 @@ public struct DatasetSpec: Sendable {
         guard sampleRate >= 1000, sampleRate <= 192_000 else { throw DatasetError.invalid("--sample-rate must be within 1000...192000 Hz") }
         if let r = noteRange, r.lowerBound < 0 || r.upperBound > 127 { throw DatasetError.invalid("--note-range must lie in 0...127") }
         if let d = deflate, !(0...9).contains(d) { throw DatasetError.invalid("--deflate must be 0...9") }
+        let shortest = logmel ? 1024 : 64
+        guard sampleCount >= shortest else {
+            throw DatasetError.invalid("--duration \(duration) s is \(sampleCount) samples at \(Int(sampleRate)) Hz; examples need at least \(shortest)\(logmel ? " (one log-mel frame)" : "")")
+        }
     }
 }
 

@@ -74,6 +74,8 @@ public struct MatchResult: Sendable {
     public var seconds: Double
     /// Each restart's best loss and point (restart order).
     public var restartBests: [(loss: Double, values: [Float])] = []
+    /// Adam steps taken (fewer than asked when the time budget ran out).
+    public var stepsTaken = 0
 }
 
 /// Finds synth parameters that sound like a target: the estimator's guess, then gradient
@@ -129,7 +131,7 @@ public enum Matcher {
         }
         return MatchResult(best: b.best, bestLoss: b.bestLoss, estimate: a.estimate, estimateLoss: a.estimateLoss,
                            history: a.history + b.history, bestRestart: b.bestRestart, audio: b.audio, seconds: a.seconds + b.seconds,
-                           restartBests: b.restartBests)
+                           restartBests: b.restartBests, stepsTaken: a.stepsTaken + b.stepsTaken)
     }
 
     /// Gradient refinement from the estimate (or `options.initial`, or random points).
@@ -201,8 +203,10 @@ public enum Matcher {
                 if losses[r] < best.loss { best = (losses[r], r, restartBests[r].values) }
             }
         }
+        var taken = 0
         for _ in 0..<options.steps {
             if let budget = options.timeBudget, elapsed() >= budget { break }
+            taken += 1
             let before = fit.controls
             let losses = fit.step()
             history.append(losses)
@@ -219,7 +223,8 @@ public enum Matcher {
         let bestControls = Controls(layout: layout, batchSize: 1, values: best.values)
         let audio = synth.render(bestControls, RenderRequest(sampleCount: n)).samples
         return MatchResult(best: bestControls, bestLoss: Double(best.loss), estimate: estimate, estimateLoss: estimateLoss,
-                           history: history, bestRestart: best.restart, audio: audio, seconds: elapsed(), restartBests: restartBests)
+                           history: history, bestRestart: best.restart, audio: audio, seconds: elapsed(), restartBests: restartBests,
+                           stepsTaken: taken)
     }
 }
 

@@ -37,7 +37,8 @@ struct Match: ParsableCommand {
     @Option(help: "Module name (see `synthmatch synths`).") var synth: String
     @Option(help: "Estimator model file (default: the shipped models/SYNTH.h5).") var model: String?
     @Flag(help: "Use no model: refine from random starts.") var noModel = false
-    @Option(help: "Refinement steps.") var steps: Int = 200
+    @Option(help: "Refinement steps (at most: see --time-limit).") var steps: Int = 200
+    @Option(help: "Seconds the refinement may take (wall clock, both cores; 0: no limit): it stops at --steps or here, whichever comes first.") var timeLimit: Double = 15
     @Option(help: "Refinements run side by side (the estimate and perturbations of it), 1...64.") var restarts: Int = 4
     @Option(help: "Refinement learning rate (Adam, on the parameters' logits), in (0, 1].") var learningRate: Double = 0.05
     @Option(help: "Weight of the loudness-contour term (dB per 10 ms frame) added to the spectral loss, 0...100.") var envelopeWeight: Double = MatchOptions().envelopeWeight
@@ -54,6 +55,7 @@ struct Match: ParsableCommand {
     func validate() throws {
         guard (0...100_000).contains(steps) else { throw ValidationError("--steps must be within 0...100000") }
         guard (1...64).contains(restarts) else { throw ValidationError("--restarts must be within 1...64") }
+        guard timeLimit.isFinite, timeLimit >= 0, timeLimit <= 86_400 else { throw ValidationError("--time-limit must be within 0...86400 seconds (0: none)") }
         guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw ValidationError("--learning-rate must be in (0, 1]") }
         guard envelopeWeight.isFinite, (0...100).contains(envelopeWeight) else { throw ValidationError("--envelope-weight must be within 0...100") }
         guard maxDuration.isFinite, maxDuration >= 8, maxDuration <= 60 else { throw ValidationError("--max-duration must be within 8...60 seconds") }
@@ -139,8 +141,10 @@ struct Match: ParsableCommand {
             print("pitch: none found (\(Int((analysis.voicedFraction * 100).rounded()))% of frames voiced): f0 is refined with the rest; pass --note or --f0 if the note has a pitch")
         }
         if let e = estimateSpectral { print(String(format: "estimate: spectral loss %.4f", e)) }
-        print(String(format: "refined (%d steps x %d restarts, %.1f s): spectral loss %.4f (a sine at the pitch with the target's envelope: %.4f), log-spectral distance %.2f dB, mel-cepstral distance %.2f dB",
-                     steps, restarts, result.seconds, metrics.spectral, baseline, metrics.logSpectral, metrics.melCepstral))
+        print(String(format: "refined (%d steps x %d restarts, %.1f s%@): spectral loss %.4f (a sine at the pitch with the target's envelope: %.4f), log-spectral distance %.2f dB, mel-cepstral distance %.2f dB",
+                     result.stepsTaken, restarts, result.seconds,
+                     result.stepsTaken < steps ? String(format: "; stopped by --time-limit %g s before --steps %d", timeLimit, steps) : "",
+                     metrics.spectral, baseline, metrics.logSpectral, metrics.melCepstral))
         print(String(format: "wrote %@/preset.json, match.wav (%.2f s at %.0f Hz, gain %+.1f dB), refinement.csv", out, Double(wav.count) / outputRate, outputRate, preset.gain_db))
     }
 
@@ -185,6 +189,7 @@ struct Match: ParsableCommand {
         options.learningRate = learningRate
         options.seed = seed
         options.envelopeWeight = envelopeWeight
+        options.timeBudget = timeLimit > 0 ? timeLimit : nil
         return options
     }
 

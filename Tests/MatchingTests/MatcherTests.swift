@@ -64,6 +64,26 @@ final class MatcherTests: XCTestCase {
         XCTAssertEqual(Double(again), result.bestLoss, accuracy: 1e-4 * result.bestLoss)
     }
 
+    /// The time budget (`match --time-limit`) stops the refinement before its steps, and the
+    /// result says how many were taken.
+    func testTimeBudgetStopsEarlyAndCountsSteps() {
+        let synth = SubtractiveSynth()
+        let target = signal(4096)
+        var options = MatchOptions()
+        options.steps = 100_000
+        options.restarts = 2
+        options.loss = .ddsp(fftSizes: [512, 128])
+        options.timeBudget = 0.3
+        let result = Matcher.match(target: target, synth: synth, estimator: nil, options: options)
+        XCTAssertGreaterThan(result.stepsTaken, 0)
+        XCTAssertLessThan(result.stepsTaken, 100_000)
+        XCTAssertEqual(result.history.count, result.stepsTaken + 1, "one row per step, and the final point")
+        XCTAssertLessThan(result.seconds, 3)
+        options.timeBudget = nil
+        options.steps = 7
+        XCTAssertEqual(Matcher.match(target: target, synth: synth, estimator: nil, options: options).stepsTaken, 7)
+    }
+
     /// With a model, restart 0 starts at the estimate and the estimate's loss is reported;
     /// the result is never worse than the estimate.
     func testRefinementStartsFromTheEstimate() throws {

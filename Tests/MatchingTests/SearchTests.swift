@@ -77,6 +77,19 @@ final class EvaluatorTests: XCTestCase {
     /// Every method returns parameters in the unit cube whose render is what it reports,
     /// respects the time budget (to a step's granularity) and holds the pinned f0; the target
     /// may be longer than the estimator's window (a whole note).
+    /// An objective that is never finite (a synth rendering NaN everywhere): the searches still
+    /// return a point in the cube instead of an empty one (which trapped `evaluate`).
+    func testNeverFiniteObjectiveStillReturnsAPoint() {
+        let nan: ([[Double]]) -> [Double] = { points in points.map { _ in .nan } }
+        let random = RandomSearch.minimise(dimension: 3, budget: SearchBudget(evaluations: 40), objective: nan)
+        let cmaes = CMAES.minimise(initialMean: [0.5, 0.5, 0.5], budget: SearchBudget(evaluations: 40), objective: nan)
+        for r in [random, cmaes] {
+            XCTAssertEqual(r.best.count, 3)
+            XCTAssertTrue(r.best.allSatisfy { (0...1).contains($0) })
+            XCTAssertEqual(r.value, .infinity)
+        }
+    }
+
     func testEveryMethodRunsWithinItsBudget() throws {
         let synth = SubtractiveSynth()
         let estimator = try tinyEstimator(for: synth, sampleCount: 2048)

@@ -83,9 +83,11 @@ final class WriteFailureTests: XCTestCase {
             ("train", ["train", "--synth", "subtractive", "--data", path("train.h5"), "--steps", "2", "--out", full + "/model.h5", "--quiet"]),
             ("render", ["render", "--synth", "subtractive", "--duration", "20", "--out", full + "/x.wav"]),
             ("match", ["match", example, "--synth", "subtractive", "--steps", "1", "--restarts", "1", "--out", full + "/m"]),
+            ("evaluate", ["evaluate", "--synth", "subtractive", "--data", s0, "--count", "1", "--budget", "0.05", "--methods", "random",
+                          "--out", full + "/e", "--quiet"]),
         ]
         for (name, arguments) in cases {
-            try fill(full, leaving: name == "match" ? 0 : 64 * 1024)
+            try fill(full, leaving: name == "match" || name == "evaluate" ? 0 : 64 * 1024)
             let result = try synthmatch(arguments)
             assertCleanFailure(result, mentions: [full, "No space left on device"])
             XCTAssertEqual(try entries(full), [], "\(name) left files behind")
