@@ -70,6 +70,7 @@ struct Dataset: ParsableCommand {
                 range = (parts[0] * count / parts[1])..<((parts[0] + 1) * count / parts[1])
             }
             Parallelism.threadCount = threads
+            if resume { try HDF5Probe.check(DatasetGenerator.partialPath(out), as: .partial) }
             let rate = try DatasetGenerator.generate(spec, range: range, to: out, resume: resume, progress: !quiet)
             print(String(format: "wrote %@: examples %d..<%d of %d, %.0f examples/s", out, range.lowerBound, range.upperBound, count, rate))
         }
@@ -84,6 +85,7 @@ struct Dataset: ParsableCommand {
         func run() throws {
             guard !shards.isEmpty else { throw ValidationError("give at least one shard") }
             try AtomicFile.checkWritable(out)
+            for shard in shards { try HDF5Probe.check(shard, as: .dataset) }
             let info = try DatasetMerger.merge(shards, into: out)
             print(info.summary)
         }
@@ -94,6 +96,7 @@ struct Dataset: ParsableCommand {
         @Argument(help: "HDF5 file.") var file: String
 
         func run() throws {
+            try HDF5Probe.check(file, as: .dataset)
             let info = try DatasetInfo(path: file)
             print(info.summary)
         }

@@ -84,6 +84,7 @@ struct Evaluate: ParsableCommand {
         var estimator: ParameterEstimator?
         do {
             let path = try model ?? ModelSearch.find(synth)
+            try HDF5Probe.check(path, as: .model)
             estimator = try Checkpoint.load(path).estimator
             if estimator!.synthName != synth { throw CommandFailure("\(path) is a model for \(estimator!.synthName)") }
         } catch let error as ModelSearchError {
@@ -94,6 +95,7 @@ struct Evaluate: ParsableCommand {
         var items: [(name: String, target: EvaluationTarget, analysis: NoteAnalysis?, truth: [Float]?)] = []
         var rate = estimator?.sampleRate ?? 16000
         if let data {
+            try HDF5Probe.check(data, as: .dataset)
             let reader = try DatasetReader(path: data)
             guard reader.info.synth == synth else { throw CommandFailure("\(data) holds \(reader.info.synth) examples, not \(synth)") }
             if estimator == nil { rate = reader.info.sampleRate }

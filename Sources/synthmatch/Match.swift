@@ -199,6 +199,7 @@ struct Match: ParsableCommand {
             return nil
         }
         let path = try model ?? ModelSearch.find(synth)
+        try HDF5Probe.check(path, as: .model)
         let loaded = try Checkpoint.load(path)
         guard loaded.estimator.synthName == synth else { throw CommandFailure("\(path) is a model for \(loaded.estimator.synthName), not \(synth)") }
         return loaded.estimator

@@ -56,6 +56,9 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try AtomicFile.checkWritable(out)   // before hours of training, not after
+        try HDF5Probe.check(data, as: .dataset)
+        if let initial { try HDF5Probe.check(initial, as: .model) }
+        if resume { try HDF5Probe.check(out, as: .model) }
         let reader = try DatasetReader(path: data)
         guard reader.info.synth == synth else { throw ValidationError("\(data) holds \(reader.info.synth) examples, not \(synth)") }
         let module = try SynthRegistry.make(synth, sampleRate: reader.info.sampleRate)

@@ -60,6 +60,7 @@ final class FuzzTests: XCTestCase {
             "render": ["--synth", "subtractive", "--duration", "0.1", "--out", path("r.wav")],
             "dataset generate": ["--synth", "subtractive", "--count", "4", "--duration", "0.1", "--out", path("g.h5"), "--quiet"],
             "dataset info": [path("train.h5")],
+            "probe-hdf5": [path("train.h5")],
             "dataset merge": [path("m.h5"), path("s0.h5"), path("s1.h5")],
             "train": ["--synth", "subtractive", "--data", path("train.h5"), "--steps", "1", "--spectral-steps", "0", "--out", path("t.h5"), "--quiet"],
             "match": [path("a.wav"), "--synth", "subtractive", "--no-model", "--steps", "1", "--restarts", "1", "--out", path("mt")],
@@ -115,6 +116,21 @@ final class FuzzTests: XCTestCase {
             }
         }
         XCTAssertGreaterThan(runs, 200)
+    }
+
+    /// A dataset whose damaged internals crash libhdf5 itself (Fixtures/damaged): every command
+    /// that reads HDF5 ends in a clear error, never a crash of its own process.
+    func testFileThatCrashesLibhdf5IsAClearError() throws {
+        let damaged = try XCTUnwrap(Bundle.module.url(forResource: "Fixtures", withExtension: nil)).appendingPathComponent("damaged/crashes-libhdf5.h5").path
+        for arguments in [["dataset", "info", damaged],
+                          ["dataset", "merge", path("m.h5"), damaged],
+                          ["evaluate", "--synth", "subtractive", "--data", damaged, "--budget", "0.05", "--out", path("e"), "--quiet"],
+                          ["train", "--synth", "subtractive", "--data", damaged, "--steps", "1", "--out", path("t.h5"), "--quiet"],
+                          ["match", path("none.wav"), "--synth", "subtractive", "--model", damaged, "--out", path("m")]] {
+            let r = try runner.synthmatch(arguments, timeout: 120)
+            assertNoCrash(r, arguments.prefix(2).joined(separator: " "))
+            XCTAssertEqual(r.status, 1, r.output)
+        }
     }
 
     /// Audio files that lie about themselves, given to every command that reads audio.
