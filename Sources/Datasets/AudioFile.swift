@@ -50,15 +50,10 @@ public enum SampleFormat: Sendable {
 /// Audio file I/O through libsndfile (WAV, FLAC, OGG/Vorbis, AIFF, ...), with
 /// downmixing and resampling through libsamplerate.
 public enum AudioFile {
-    /// Reads any file libsndfile opens, downmixes to mono (channel mean) and, when
-    /// `sampleRate` is given, resamples to it with libsamplerate's best sinc converter.
-    /// Rejects missing, unreadable, truncated-to-nothing and empty files, and NaN/Inf samples.
     /// Most channels a file may have (libsndfile allows 1024; one read block is 64k frames of
     /// every channel).
     public static let maximumChannels = 64
 
-    /// Reads (and downmixes) a file; with `maxSeconds`, only its first `maxSeconds` seconds are
-    /// decoded, so a long recording costs what is used, not its whole length.
     /// The length a file declares, in seconds (nil when it declares none).
     public static func declaredSeconds(_ path: String) -> Double? {
         var info = SF_INFO()
@@ -67,6 +62,11 @@ public enum AudioFile {
         return info.samplerate > 0 && info.frames > 0 ? Double(info.frames) / Double(info.samplerate) : nil
     }
 
+    /// Reads any file libsndfile opens, downmixes to mono (channel mean) and, when
+    /// `sampleRate` is given, resamples to it with libsamplerate's best sinc converter.
+    /// Rejects missing, unreadable, truncated-to-nothing and empty files, and NaN/Inf samples.
+    /// With `maxSeconds`, only the first `maxSeconds` seconds are decoded, so a long recording
+    /// costs what is used, not its whole length.
     public static func read(_ path: String, sampleRate target: Double? = nil, maxSeconds: Double? = nil) throws -> MonoAudio {
         guard FileManager.default.fileExists(atPath: path) else { throw AudioFileError.missing(path) }
         var info = SF_INFO()
@@ -183,13 +183,7 @@ public enum AtomicFile {
     /// one, or absent: a device, a FIFO or a folder is never replaced (a link is written through
     /// to its target, which stays a link).
     public static func write(to path: String, _ body: (String) throws -> Void) throws {
-        guard !path.isEmpty else { throw AtomicFileError(path: path, reason: "no file name given") }
-        let target = try regularTarget(path)
-        let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw AtomicFileError(path: path, reason: "its folder \(folder) does not exist")
-        }
+        let (target, folder) = try destination(path)
         Orphans.remove(in: folder)
         let temporary = (folder as NSString).appendingPathComponent(Orphans.name(suffix: "partial"))
         do {
@@ -212,11 +206,16 @@ public enum AtomicFile {
 
     /// Checks before long work that `path` could be written: its folder exists and is writable,
     /// and `path` is a regular file or absent (the same errors `write` would give at the end).
-    public static func checkWritable(_ path: String) throws {
+    public static func checkWritable(_ path: String) throws { _ = try destination(path) }
+
+    /// The file a write to `path` replaces (`regularTarget`) and its folder, which must exist
+    /// and be writable.
+    static func destination(_ path: String) throws -> (target: String, folder: String) {
         guard !path.isEmpty else { throw AtomicFileError(path: path, reason: "no file name given") }
         let target = try regularTarget(path)
         let folder = URL(fileURLWithPath: target).deletingLastPathComponent().path
         try Orphans.checkFolder(folder, for: path)
+        return (target, folder)
     }
 
     /// `path`, or the file a link at `path` points to; an error for anything but a regular file.
@@ -312,17 +311,11 @@ public enum OutputFolder {
     }
 
     public static func write(_ path: String, _ body: (String) throws -> Void) throws {
+        try checkWritable(path)
         let url = URL(fileURLWithPath: path).standardizedFileURL
-        let parent = url.deletingLastPathComponent().path, name = url.lastPathComponent
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue else {
-            throw AtomicFileError(path: path, reason: "its parent folder \(parent) does not exist")
-        }
+        let parent = url.deletingLastPathComponent().path
         var info = stat()
-        let exists = lstat(url.path, &info) == 0
-        if exists, (info.st_mode & S_IFMT) != S_IFDIR {
-            throw AtomicFileError(path: path, reason: "it exists and is not a folder; choose another --out")
-        }
+        let exists = lstat(url.path, &info) == 0   // a folder, after checkWritable
         Orphans.remove(in: parent)
         // Short names: a name near the 255-byte limit must not fail because of the suffix.
         let tag = Orphans.name(suffix: "partial")

@@ -116,7 +116,7 @@ public final class HDF5File {
                 elements = product
             }
             try requireNumeric(H5Dget_type(dataset), name)
-            var values = [Float](repeating: 0, count: shape.reduce(1, *))
+            var values = [Float](repeating: 0, count: elements)
             let status = values.withUnsafeMutableBufferPointer { H5Dread(dataset, chdf5_native_float(), hid_t(0), hid_t(0), chdf5_p_default(), $0.baseAddress) }
             guard status >= 0 else { throw HDF5Error(path: path, operation: "read \(name)") }
             return (values, shape)
@@ -154,9 +154,10 @@ public final class HDF5File {
         guard kind == H5T_INTEGER || kind == H5T_FLOAT else { throw HDF5Error(path: path, operation: "read \(name): it is not numeric") }
     }
 
-    /// Opens root attribute `name` for `body`, which is only called when the attribute holds
-    /// exactly one element of the class `kind` (reading more into one value would overrun it).
-    private func withScalarAttribute<R>(_ name: String, _ kinds: [H5T_class_t], _ body: (hid_t) throws -> R) throws -> R {
+    /// Opens root attribute `name` for `body` (attribute, stored type), which is only called when
+    /// the attribute holds exactly one element of a class in `kinds` (reading more into one value
+    /// would overrun it).
+    private func withScalarAttribute<R>(_ name: String, _ kinds: [H5T_class_t], _ body: (_ attribute: hid_t, _ type: hid_t) throws -> R) throws -> R {
         Self.silenceErrorStack()
         guard H5Aexists(id, name) > 0 else { throw HDF5Error(path: path, operation: "read attribute \(name) (missing)") }
         let attribute = H5Aopen(id, name, chdf5_p_default())
@@ -171,7 +172,7 @@ public final class HDF5File {
         guard H5Sget_simple_extent_npoints(space) == 1, kinds.contains(H5Tget_class(type)) else {
             throw HDF5Error(path: path, operation: "read attribute \(name) (not a single \(kinds.contains(H5T_STRING) ? "string" : "number"))")
         }
-        return try body(attribute)
+        return try body(attribute, type)
     }
 
     /// A scalar UTF-8 string attribute on the root group, variable length (h5py reads it
@@ -190,13 +191,11 @@ public final class HDF5File {
     }
 
     public func stringAttribute(_ name: String) throws -> String {
-        try withScalarAttribute(name, [H5T_STRING]) { attribute in try readString(attribute, name) }
+        try withScalarAttribute(name, [H5T_STRING]) { attribute, stored in try readString(attribute, stored, name) }
     }
 
-    private func readString(_ attribute: hid_t, _ name: String) throws -> String {
+    private func readString(_ attribute: hid_t, _ stored: hid_t, _ name: String) throws -> String {
         // A fixed-length string (numpy bytes, as h5py stores them) is read into its own size.
-        let stored = H5Aget_type(attribute)
-        defer { H5Tclose(stored) }
         if H5Tis_variable_str(stored) == 0 {
             let size = H5Tget_size(stored)
             guard size > 0, size <= 1 << 24 else { throw HDF5Error(path: path, operation: "read attribute \(name) (string of \(size) bytes)") }
@@ -329,7 +328,7 @@ public final class HDF5File {
     }
 
     private func readScalar<V: BitwiseCopyable>(_ name: String, _ initial: V, type: hid_t) throws -> V {
-        try withScalarAttribute(name, [H5T_INTEGER, H5T_FLOAT]) { attribute in
+        try withScalarAttribute(name, [H5T_INTEGER, H5T_FLOAT]) { attribute, _ in
             var v = initial
             guard H5Aread(attribute, type, &v) >= 0 else { throw HDF5Error(path: path, operation: "read attribute \(name)") }
             return v

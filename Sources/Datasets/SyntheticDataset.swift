@@ -116,8 +116,7 @@ public enum DatasetGenerator {
         return rng.next()
     }
 
-    /// The module's presets usable for preset-jitter sampling.
-    /// The presets written for `synth`, or for the same voice under another name (`fm` is
+    /// The presets usable for preset-jitter sampling: those written for `synth`, or for the same voice under another name (`fm` is
     /// `fm-alg5`, whose presets the library lists under that name).
     static func presets(for synth: String) -> [SynthPreset] {
         var names: Set<String> = [synth]
@@ -156,12 +155,9 @@ public enum DatasetGenerator {
         let features = spec.logmel ? LogMel(sampleRate: spec.sampleRate, sampleCount: n) : nil
         let start = DispatchTime.now().uptimeNanoseconds
         let partial = partialPath(path)
-        let folder = URL(fileURLWithPath: partial).deletingLastPathComponent().path
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
-            throw DatasetError.invalid("cannot write \(path): its folder \(folder) does not exist")
+        do { try Orphans.checkFolder(URL(fileURLWithPath: partial).deletingLastPathComponent().path, for: path) } catch let error as AtomicFileError {
+            throw DatasetError.invalid("cannot write \(path): \(error.reason)")
         }
-        guard access(folder, W_OK) == 0 else { throw DatasetError.invalid("cannot write \(path): \(String(cString: strerror(errno)))") }
         // One writer per output: a second run onto the same path (whatever HDF5's own file
         // locking is set to) stops here instead of writing into the first one's partial file.
         let lock = try WriterLock(partial + ".lock", for: path)

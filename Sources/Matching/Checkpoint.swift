@@ -8,7 +8,7 @@ import Synths
 ///     /weights          float32 [W]   the network's flat weights, layer by layer, with HDF5's
 ///                                     Fletcher-32 checksum (format 3), verified on every read
 ///     /adam_m, /adam_v  float32 [W]   Adam's moments (training checkpoints only)
-///     attributes:  format = "synthmatch-estimator", format_version = 1, synth,
+///     attributes:  format = "synthmatch-estimator", format_version = 3, synth,
 ///                  parameters (JSON: name, unit, min, max, scale, rate of each output, in
 ///                  order: `ParameterDescription`, the schema datasets and presets use),
 ///                  configuration (JSON: channels, kernel, stride, hidden, slope),
@@ -21,8 +21,8 @@ import Synths
 public enum Checkpoint {
     public static let format = "synthmatch-estimator"
     /// 3: the weights carry a Fletcher-32 checksum, so damaged bytes are an error, not a model
-    /// that silently estimates nonsense. 2 (no checksum) still loads. 2: parameters in the
-    /// `ParameterDescription` schema (version 1 stored `ParameterSpec`'s own Codable form).
+    /// that silently estimates nonsense. 2 (parameters in the `ParameterDescription` schema, no
+    /// checksum) still loads; 1 (`ParameterSpec`'s own Codable form) does not.
     public static let formatVersion: Int64 = 3
     public static let readableVersions: ClosedRange<Int64> = 2...3
 

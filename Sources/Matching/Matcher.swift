@@ -101,7 +101,8 @@ public enum Matcher {
         let f0 = options.pinned["f0"]
         let snapped = HarmonicRatios.snap(a.best.values, specs: specs)
         var candidates = [snapped]
-        if let f0, let heard = HarmonicRatios.heardPitch(of: snapped, synth: synth, sampleCount: target.count), !HarmonicRatios.isNote(heard, f0) {
+        if let f0, let heard = HarmonicRatios.heardPitch(of: HarmonicRatios.render(snapped, synth: synth, sampleCount: target.count), sampleRate: synth.sampleRate),
+           !HarmonicRatios.isNote(heard, f0) {
             let multiple = Int((heard / f0).rounded())
             for d in Set([multiple, 2, 3]).sorted() where d >= 2 {
                 let c = HarmonicRatios.snap(a.best.values, specs: specs, dividedBy: Double(d))
@@ -119,12 +120,13 @@ public enum Matcher {
         // overall when none does, or when the target has no pitch).
         if let f0, b.restartBests.count > 1 {
             for (loss, values) in b.restartBests.sorted(by: { $0.loss < $1.loss }) {
-                guard let heard = HarmonicRatios.heardPitch(of: values, synth: synth, sampleCount: target.count),
-                      HarmonicRatios.isNote(heard, f0) else { continue }
+                // The best point is rendered already (`b.audio`).
+                let audio = values == b.best.values ? b.audio : HarmonicRatios.render(values, synth: synth, sampleCount: target.count)
+                guard let heard = HarmonicRatios.heardPitch(of: audio, sampleRate: synth.sampleRate), HarmonicRatios.isNote(heard, f0) else { continue }
                 if values != b.best.values {
                     b.best = Controls(layout: b.best.layout, batchSize: 1, values: values)
                     b.bestLoss = loss
-                    b.audio = synth.render(b.best, RenderRequest(sampleCount: target.count)).samples
+                    b.audio = audio
                 }
                 break
             }
@@ -253,12 +255,16 @@ enum HarmonicRatios {
         return out
     }
 
-    /// The pitch a listener (the YIN tracker of `NoteAnalysis`, as the evaluation measures it)
-    /// hears from a point, or nil when it has none.
-    static func heardPitch(of values: [Float], synth: any Synth, sampleCount: Int) -> Double? {
+    /// One point (normalised, one item) rendered.
+    static func render(_ values: [Float], synth: any Synth, sampleCount: Int) -> [Float] {
         let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
-        let audio = synth.render(Controls(layout: layout, batchSize: 1, values: values), RenderRequest(sampleCount: sampleCount)).samples
-        return (try? NoteAnalysis.analyse(audio, sampleRate: synth.sampleRate))?.f0
+        return synth.render(Controls(layout: layout, batchSize: 1, values: values), RenderRequest(sampleCount: sampleCount)).samples
+    }
+
+    /// The pitch a listener (the YIN tracker of `NoteAnalysis`, as the evaluation measures it)
+    /// hears in `audio`, or nil when it has none.
+    static func heardPitch(of audio: [Float], sampleRate: Double) -> Double? {
+        (try? NoteAnalysis.analyse(audio, sampleRate: sampleRate))?.f0
     }
 
     /// Within 50 cents of the note (the evaluation's "right note").

@@ -22,8 +22,7 @@ public struct MatchMetrics: Sendable, Codable, Equatable {
                                loss: MultiScaleSpectralLoss = .ddsp()) -> MatchMetrics {
         precondition(prediction.count == target.count, "metrics: signals differ in length")
         let n = target.count
-        let spectral = Double(loss.values(AudioBatch(batchSize: 1, sampleCount: n, samples: prediction),
-                                          AudioBatch(batchSize: 1, sampleCount: n, samples: target))[0])
+        let spectral = spectralDistance(prediction, target, loss: loss)
         let configuration = STFTConfiguration(fftSize: 1024, hopSize: 256, padding: .centerReflect)
         guard let stft = ShortTimeFourierTransform<Float>(configuration, sampleCount: n) else {
             return MatchMetrics(spectral: spectral, logSpectral: .nan, melCepstral: .nan)
@@ -90,8 +89,13 @@ extension MatchMetrics {
             let level = levels[f] * (1 - w) + levels[g] * w
             return Float(level * 2.0.squareRoot() * Double.sin(2 * Double.pi * f0 * Double(i) / sampleRate))
         }
-        return Double(loss.values(AudioBatch(batchSize: 1, sampleCount: n, samples: sine),
-                                  AudioBatch(batchSize: 1, sampleCount: n, samples: target))[0])
+        return spectralDistance(sine, target, loss: loss)
+    }
+
+    /// The multi-scale spectral loss of one prediction against its target (equal lengths).
+    public static func spectralDistance(_ prediction: [Float], _ target: [Float], loss: MultiScaleSpectralLoss = .ddsp()) -> Double {
+        Double(loss.values(AudioBatch(batchSize: 1, sampleCount: target.count, samples: prediction),
+                           AudioBatch(batchSize: 1, sampleCount: target.count, samples: target))[0])
     }
 }
 

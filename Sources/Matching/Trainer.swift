@@ -109,6 +109,10 @@ public final class EstimatorTrainer {
             step = resume.step
             optimiser.state = (resume.optimiserStep, moments.m, moments.v)
         }
+        // An empty validation split would score any weights as perfect.
+        guard !validationRows.isEmpty else {
+            throw EstimatorError.incompatible("\(data.info.path): the validation split is empty (\(data.info.count) examples; about 10% are held out, so give at least 20)")
+        }
     }
 
     var schedule: LearningRateSchedule {
@@ -205,9 +209,6 @@ public final class EstimatorTrainer {
 
     /// Mean parameter MSE and mean spectral loss of the estimator on the validation rows.
     public func validate() throws -> (parameter: Double, spectral: Double) {
-        guard !validationRows.isEmpty else {
-            throw EstimatorError.incompatible("\(data.info.path): the validation split is empty (\(data.info.count) examples; about 10% are held out, so give at least 20)")
-        }
         var parameterSum = 0.0, spectralSum = 0.0, count = 0
         let p = estimator.parameters.count, n = estimator.sampleCount
         var start = 0

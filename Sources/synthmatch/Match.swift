@@ -96,7 +96,7 @@ struct Match: ParsableCommand {
         let metrics = MatchMetrics.measure(result.audio, notePart, sampleRate: rate, loss: options.loss)
         let baseline = MatchMetrics.sineBaseline(target: notePart, f0: pitch.hz ?? 220, sampleRate: rate, loss: options.loss)
         let estimateSpectral: Double? = result.estimate.map {
-            MatchMetrics.measure(module.render($0, RenderRequest(sampleCount: notePart.count)).samples, notePart, sampleRate: rate, loss: options.loss).spectral
+            MatchMetrics.spectralDistance(module.render($0, RenderRequest(sampleCount: notePart.count)).samples, notePart, loss: options.loss)
         }
 
         // The preset keyed to the note; the gain makes match.wav as loud as the target's note.
@@ -161,10 +161,10 @@ struct Match: ParsableCommand {
         return (estimator, module, rate)
     }
 
-    /// A target as read, its analysis at `rate`, and the kept note at `rate`.
     /// Leading silence allowed before the note: with --max-duration, what is decoded of a file.
     static let leadingSilence = 30.0
 
+    /// A target as read, its analysis at `rate`, and the kept note at `rate`.
     func readNote(_ path: String, rate: Double) throws -> (MonoAudio, NoteAnalysis, [Float]) {
         let limit = maxDuration + Self.leadingSilence
         let original = try AudioFile.read(path, maxSeconds: limit)

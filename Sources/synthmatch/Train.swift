@@ -119,9 +119,6 @@ struct Train: ParsableCommand {
             print("train: \(realClips.count) recordings from \(real) for stage 2, \(realValidation.count) held out")
         }
         print("train: \(synth), \(estimator.network.weightCount) weights, \(reader.rows(.train).count) training / \(reader.rows(.validation).count) validation examples")
-        guard !reader.rows(.validation).isEmpty else {
-            throw CommandFailure("\(data): the validation split is empty (\(reader.info.count) examples; about 10% are held out, so give at least 20)")
-        }
 
         var stages: [(TrainingOptions.Stage, Int)] = []
         if steps > 0 { stages.append((.parameter, steps)) }

@@ -92,7 +92,8 @@ final class PitchFallbackTests: XCTestCase {
                                           "op6_level": 0.05, "feedback": 0, "f0": 220]
         for (name, v) in physical { start[index(name)] = Float(specs[index(name)].normalised(v)) }
         let n = 8000
-        let heard = try XCTUnwrap(HarmonicRatios.heardPitch(of: HarmonicRatios.snap(start, specs: specs), synth: synth, sampleCount: n))
+        let heard = try XCTUnwrap(HarmonicRatios.heardPitch(of: HarmonicRatios.render(HarmonicRatios.snap(start, specs: specs), synth: synth, sampleCount: n),
+                                                                    sampleRate: synth.sampleRate))
         XCTAssertEqual(1200 * log2(heard / 220), 1200, accuracy: 50, "the test's start must sound an octave up")
 
         let target = (0..<n).map { i in Float(0.3 * sin(2 * Double.pi * 220 * Double(i) / 16000) + 0.2 * sin(2 * Double.pi * 440 * Double(i) / 16000)) }

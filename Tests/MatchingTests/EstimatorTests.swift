@@ -179,6 +179,20 @@ final class EstimatorTests: XCTestCase {
         XCTAssertEqual(try Checkpoint.load(path("s.h5")).training?.state.step, 4)
     }
 
+    /// A dataset with no validation examples would score any weights as perfect: refused when
+    /// the trainer is made, before any step.
+    func testEmptyValidationSplitIsRefused() throws {
+        let synth = SubtractiveSynth()
+        let reader = try DatasetReader(path: try makeDataset(count: 48), fractions: (train: 1, validation: 0))
+        let estimator = try ParameterEstimator(synthName: synth.name, parameters: synth.parameters, sampleRate: 16000,
+                                               sampleCount: reader.info.sampleCount, configuration: small)
+        var options = TrainingOptions()
+        options.batchSize = 8
+        XCTAssertThrowsError(try EstimatorTrainer(estimator: estimator, synth: synth, data: reader, options: options)) {
+            XCTAssertTrue("\($0)".contains("validation split is empty"), "\($0)")
+        }
+    }
+
     func testMismatchedDatasetsAreRejected() throws {
         let data = try DatasetReader(path: try makeDataset(count: 16))
         let fm = FMSynth()
