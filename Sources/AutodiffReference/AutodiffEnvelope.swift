@@ -33,3 +33,9 @@ public struct AutodiffEnvelope: ScalarLoopSynth {
         return y
     }
 }
+
+extension EnvelopeSynth: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        envelope.shape == .linear ? AutodiffEnvelope(self, sampleCount: sampleCount) : nil
+    }
+}

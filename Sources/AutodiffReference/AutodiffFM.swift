@@ -79,3 +79,9 @@ public struct AutodiffFM: ScalarLoopSynth {
         return y
     }
 }
+
+extension FMSynth: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        envelope.shape == .linear ? AutodiffFM(self, sampleCount: sampleCount) : nil
+    }
+}

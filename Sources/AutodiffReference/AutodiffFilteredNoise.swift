@@ -78,3 +78,18 @@ public struct AutodiffSum: ScalarLoopSynth {
         return total
     }
 }
+
+extension FilteredNoise: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        AutodiffFilteredNoise(self, sampleCount: sampleCount, noiseKey: noiseKey)
+    }
+}
+
+/// A sum of modules has a twin when every part has one.
+extension SynthSum: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        let twins = parts.compactMap { ScalarLoop.make(for: $0, sampleCount: sampleCount, noiseKey: noiseKey) }
+        guard twins.count == parts.count else { return nil }
+        return AutodiffSum(parts: twins, parameterCounts: parts.map(\.parameters.count), sampleCount: sampleCount)
+    }
+}

@@ -54,3 +54,9 @@ public struct AutodiffHarmonic: ScalarLoopSynth {
         return y
     }
 }
+
+extension HarmonicOscillatorBank: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        AutodiffHarmonic(harmonicCount: harmonicCount, sampleRate: sampleRate, sampleCount: sampleCount)
+    }
+}

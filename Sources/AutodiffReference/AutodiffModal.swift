@@ -61,3 +61,9 @@ public struct AutodiffModal: ScalarLoopSynth {
         return y
     }
 }
+
+extension ModalSynth: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        realisation == .recursive ? AutodiffModal(self, sampleCount: sampleCount, noiseKey: noiseKey) : nil
+    }
+}

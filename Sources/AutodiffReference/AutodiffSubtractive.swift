@@ -130,3 +130,9 @@ public struct AutodiffSubtractive: ScalarLoopSynth {
         return y
     }
 }
+
+extension SubtractiveSynth: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        envelope.shape == .linear ? AutodiffSubtractive(self, sampleCount: sampleCount, noiseKey: noiseKey) : nil
+    }
+}

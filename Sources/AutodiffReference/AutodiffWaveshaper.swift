@@ -63,3 +63,10 @@ func clampSigned(_ x: Double) -> Double {
     if x > 1 { return 1 }
     return x
 }
+
+extension WaveshaperSynth: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        if case .chebyshev = shaper { return AutodiffWaveshaper(self, sampleCount: sampleCount) }
+        return nil
+    }
+}

@@ -64,3 +64,9 @@ public struct AutodiffWavetable: ScalarLoopSynth {
         return y
     }
 }
+
+extension WavetableSynth: HasScalarLoop {
+    public func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)? {
+        learnable || interpolation != .linear ? nil : AutodiffWavetable(self, sampleCount: sampleCount)
+    }
+}

@@ -33,35 +33,19 @@ extension ScalarLoopSynth {
     }
 }
 
+/// A module with a compiler-autodiff twin says so by conforming (in its twin's file), so the
+/// twin is found from the module alone: no list of modules here.
+public protocol HasScalarLoop {
+    /// The twin for renders of `sampleCount` samples, or nil for configurations it does not
+    /// cover (exponential envelopes, FFT realisations, learnable tables).
+    func scalarLoop(sampleCount: Int, noiseKey: UInt64) -> (any ScalarLoopSynth)?
+}
+
 /// The scalar-loop version of a module, or nil for the modules that have none (learnable
 /// wavetables, NEWT's MLP shapers, the FFT realisations, reverb, exponential envelopes).
 public enum ScalarLoop {
     public static func make(for synth: any Synth, sampleCount: Int, noiseKey: UInt64 = 0) -> (any ScalarLoopSynth)? {
-        switch synth {
-        case let s as HarmonicOscillatorBank:
-            return AutodiffHarmonic(harmonicCount: s.harmonicCount, sampleRate: s.sampleRate, sampleCount: sampleCount)
-        case let s as EnvelopeSynth:
-            return s.envelope.shape == .linear ? AutodiffEnvelope(s, sampleCount: sampleCount) : nil
-        case let s as SubtractiveSynth:
-            return s.envelope.shape == .linear ? AutodiffSubtractive(s, sampleCount: sampleCount, noiseKey: noiseKey) : nil
-        case let s as FMSynth:
-            return s.envelope.shape == .linear ? AutodiffFM(s, sampleCount: sampleCount) : nil
-        case let s as WavetableSynth:
-            return s.learnable || s.interpolation != .linear ? nil : AutodiffWavetable(s, sampleCount: sampleCount)
-        case let s as WaveshaperSynth:
-            if case .chebyshev = s.shaper { return AutodiffWaveshaper(s, sampleCount: sampleCount) }
-            return nil
-        case let s as FilteredNoise:
-            return AutodiffFilteredNoise(s, sampleCount: sampleCount, noiseKey: noiseKey)
-        case let s as SynthSum:
-            let parts = s.parts.compactMap { make(for: $0, sampleCount: sampleCount, noiseKey: noiseKey) }
-            guard parts.count == s.parts.count else { return nil }
-            return AutodiffSum(parts: parts, parameterCounts: s.parts.map(\.parameters.count), sampleCount: sampleCount)
-        case let s as ModalSynth:
-            return s.realisation == .recursive ? AutodiffModal(s, sampleCount: sampleCount, noiseKey: noiseKey) : nil
-        default:
-            return nil
-        }
+        (synth as? any HasScalarLoop)?.scalarLoop(sampleCount: sampleCount, noiseKey: noiseKey)
     }
 }
 

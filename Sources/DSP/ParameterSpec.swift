@@ -21,8 +21,10 @@ public enum ParameterRate: String, Sendable, Hashable, Codable {
     case perFrame
 }
 
-/// One control of a module: its name, physical range and how the network's [0, 1]
-/// output maps onto that range (torchsynth's `ModuleParameterRange`).
+/// One control of a module: its name, physical range, how the network's [0, 1] output maps
+/// onto that range (torchsynth's `ModuleParameterRange`), its default and what it means.
+/// `meaning` is documentation (`synthmatch synths --all` prints it): it takes no part in
+/// equality, hashing or coding, so a reworded description never makes a file incompatible.
 public struct ParameterSpec: Sendable, Hashable, Codable {
     public var name: String
     public var unit: String
@@ -32,10 +34,14 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
     public var rate: ParameterRate
     /// The normalised value a fresh preset starts from.
     public var defaultNormalised: Double
+    /// One line a musician can read: what the control does, in the module's own terms.
+    public var meaning: String = ""
+
+    enum CodingKeys: String, CodingKey { case name, unit, minimum, maximum, scale, rate, defaultNormalised }
 
     public init(_ name: String, unit: String = "", range: ClosedRange<Double>,
                 scale: ParameterScale = .linear, rate: ParameterRate = .global,
-                defaultNormalised: Double = 0.5) {
+                defaultNormalised: Double = 0.5, meaning: String = "") {
         precondition(range.lowerBound < range.upperBound, "\(name): empty range")
         if case .logarithmic = scale { precondition(range.lowerBound > 0, "\(name): log scale needs a positive range") }
         self.name = name
@@ -45,6 +51,27 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
         self.scale = scale
         self.rate = rate
         self.defaultNormalised = defaultNormalised
+        self.meaning = meaning
+    }
+
+    /// A spec whose default is given as a physical value (what a module author knows).
+    public init(_ name: String, unit: String = "", range: ClosedRange<Double>, scale: ParameterScale = .linear,
+                rate: ParameterRate = .global, default value: Double, meaning: String) {
+        self.init(name, unit: unit, range: range, scale: scale, rate: rate, meaning: meaning)
+        defaultNormalised = normalised(value)
+    }
+
+    /// The physical value a fresh preset starts from.
+    public var defaultValue: Double { physical(defaultNormalised) }
+
+    public static func == (a: ParameterSpec, b: ParameterSpec) -> Bool {
+        a.name == b.name && a.unit == b.unit && a.minimum == b.minimum && a.maximum == b.maximum
+            && a.scale == b.scale && a.rate == b.rate && a.defaultNormalised == b.defaultNormalised
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(name); hasher.combine(unit); hasher.combine(minimum); hasher.combine(maximum)
+        hasher.combine(scale); hasher.combine(rate); hasher.combine(defaultNormalised)
     }
 
     /// The physical value of normalised `u` (clamped to [0, 1]) and `dv/du`.

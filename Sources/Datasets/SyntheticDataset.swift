@@ -116,13 +116,8 @@ public enum DatasetGenerator {
         return rng.next()
     }
 
-    /// The presets usable for preset-jitter sampling: those written for `synth`, or for the same voice under another name (`fm` is
-    /// `fm-alg5`, whose presets the library lists under that name).
-    static func presets(for synth: String) -> [SynthPreset] {
-        var names: Set<String> = [synth]
-        if let fm = (try? SynthRegistry.make(synth)) as? FMSynth, fm.fixedRatios == nil { names.insert("fm-alg\(fm.algorithm.number)") }
-        return PresetLibrary.all.filter { names.contains($0.module) }
-    }
+    /// The presets usable for preset-jitter sampling.
+    static func presets(for synth: String) -> [SynthPreset] { SynthRegistry.presets(for: synth) }
 
     /// The file an unfinished run writes (renamed to `path` when complete; `--resume` reopens it).
     public static func partialPath(_ path: String) -> String {

@@ -72,16 +72,17 @@ public struct ADSR: Sendable, Hashable {
     public static let releaseRange: ClosedRange<Double> = 0.005...4
 
     /// The four segment parameters `PREFIXattack`, `decay`, `sustain`, `release` (global).
+    /// `of` names what the envelope shapes, for the parameters' meanings ("the amplitude").
     public static func segmentParameters(prefix: String, attack: Double = 0.01, decay: Double = 0.3,
-                                         sustain: Double = 0.6, release: Double = 0.3) -> [ParameterSpec] {
-        func spec(_ n: String, _ unit: String, _ r: ClosedRange<Double>, _ scale: ParameterScale, _ v: Double) -> ParameterSpec {
-            let s = ParameterSpec(prefix + n, unit: unit, range: r, scale: scale)
-            return ParameterSpec(prefix + n, unit: unit, range: r, scale: scale, defaultNormalised: s.normalised(v))
-        }
-        return [spec("attack", "s", attackRange, .logarithmic, attack),
-                spec("decay", "s", decayRange, .logarithmic, decay),
-                spec("sustain", "", 0...1, .linear, sustain),
-                spec("release", "s", releaseRange, .logarithmic, release)]
+                                         sustain: Double = 0.6, release: Double = 0.3, of target: String = "the output") -> [ParameterSpec] {
+        [ParameterSpec(prefix + "attack", unit: "s", range: attackRange, scale: .logarithmic, default: attack,
+                       meaning: "time for \(target) to rise from 0 to its peak"),
+         ParameterSpec(prefix + "decay", unit: "s", range: decayRange, scale: .logarithmic, default: decay,
+                       meaning: "time for \(target) to fall from its peak to the sustain level"),
+         ParameterSpec(prefix + "sustain", range: 0...1, default: sustain,
+                       meaning: "level of \(target) while the key is held, as a fraction of its peak"),
+         ParameterSpec(prefix + "release", unit: "s", range: releaseRange, scale: .logarithmic, default: release,
+                       meaning: "time for \(target) to fall to 0 after the key is released")]
     }
 
     /// Note-off in seconds from the note's start, as a musician's key release: a preset
@@ -96,8 +97,8 @@ public struct ADSR: Sendable, Hashable {
     }
 
     public static func noteOffParameter(default v: Double = 0.8) -> ParameterSpec {
-        let spec = ParameterSpec("note_off", unit: "s", range: noteOffRange, scale: .logarithmic)
-        return ParameterSpec("note_off", unit: "s", range: noteOffRange, scale: .logarithmic, defaultNormalised: spec.normalised(v))
+        ParameterSpec("note_off", unit: "s", range: noteOffRange, scale: .logarithmic, default: v,
+                      meaning: "when the key is released, from the note's start")
     }
 
     /// The envelope at time `t` (seconds).
@@ -244,7 +245,7 @@ public struct EnvelopeSynth: Synth {
         self.envelope = ADSR(shape: shape)
         parameters = ADSR.segmentParameters(prefix: "") + [
             ADSR.noteOffParameter(),
-            ParameterSpec("peak", range: 0...1, defaultNormalised: 0.8),
+            ParameterSpec("peak", range: 0...1, defaultNormalised: 0.8, meaning: "the envelope's highest level"),
         ]
     }
 

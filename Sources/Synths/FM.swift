@@ -36,6 +36,14 @@ public struct FMSynth: Synth {
     public var version: Int { 2 }
 
     public static let f0Range: ClosedRange<Double> = 32...2000
+
+    /// `fm-alg1` ... `fm-alg32`: the `fm` module on any DX7 algorithm.
+    public static let algorithmVariants = SynthRegistry.Variants(
+        pattern: "fm-alg1...fm-alg32", summary: "the fm module with DX7 algorithm N (same parameters)"
+    ) { name, sampleRate in
+        guard name.hasPrefix("fm-alg"), let n = Int(name.dropFirst(6)), (1...32).contains(n) else { return nil }
+        return FMSynth(sampleRate: sampleRate, algorithm: n)
+    }
     public static let ratioRange: ClosedRange<Double> = 0.5...16
 
     public init(sampleRate: Double = 16000, algorithm: Int = 5, fixedRatios: [Double]? = nil,
@@ -46,18 +54,24 @@ public struct FMSynth: Synth {
         self.sampleRate = sampleRate
         self.fixedRatios = fixedRatios
         self.envelope = ADSR(shape: envelopeShape)
-        func spec(_ n: String, _ unit: String, _ r: ClosedRange<Double>, _ s: ParameterScale = .linear, _ v: Double) -> ParameterSpec {
-            ParameterSpec(n, unit: unit, range: r, scale: s, defaultNormalised: ParameterSpec(n, range: r, scale: s).normalised(v))
-        }
-        var specs = [spec("f0", "Hz", Self.f0Range, .logarithmic, 220),
-                     spec("feedback", "", 0...1, .linear, 0.2),
+        let loop = self.algorithm.feedback.source == self.algorithm.feedback.destination
+            ? "operator \(self.algorithm.feedback.source)"
+            : "operators \(self.algorithm.feedback.destination)...\(self.algorithm.feedback.source)"
+        var specs = [ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic, default: 220, meaning: "the note's fundamental"),
+                     ParameterSpec("feedback", range: 0...1, default: 0.2,
+                                   meaning: "self-modulation of \(loop) (0 = pure sine, 1 = towards a saw)"),
                      ADSR.noteOffParameter()]
         for op in 1...6 {
             let carrier = self.algorithm.carriers.contains(op)
-            specs.append(spec("op\(op)_level", "", 0...1, .linear, carrier ? 0.8 : 0.25))
-            if fixedRatios == nil { specs.append(spec("op\(op)_ratio", "", Self.ratioRange, .logarithmic, 1)) }
-            specs.append(spec("op\(op)_detune", "cents", -10...10, .linear, 0))
-            specs += ADSR.segmentParameters(prefix: "op\(op)_", attack: 0.005, decay: carrier ? 1.0 : 0.6, sustain: carrier ? 0.6 : 0.4, release: 0.3)
+            let role = carrier ? "carrier: its loudness in the output" : "modulator: how much it brightens the operators it feeds"
+            specs.append(ParameterSpec("op\(op)_level", range: 0...1, default: carrier ? 0.8 : 0.25, meaning: "operator \(op) level (\(role))"))
+            if fixedRatios == nil {
+                specs.append(ParameterSpec("op\(op)_ratio", range: Self.ratioRange, scale: .logarithmic, default: 1,
+                                           meaning: "operator \(op) frequency as a multiple of f0"))
+            }
+            specs.append(ParameterSpec("op\(op)_detune", unit: "cents", range: -10...10, default: 0, meaning: "operator \(op) fine detune"))
+            specs += ADSR.segmentParameters(prefix: "op\(op)_", attack: 0.005, decay: carrier ? 1.0 : 0.6, sustain: carrier ? 0.6 : 0.4, release: 0.3,
+                                            of: "operator \(op)'s level")
         }
         parameters = specs
     }

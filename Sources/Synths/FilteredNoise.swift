@@ -35,7 +35,8 @@ public struct FilteredNoise: Synth {
         self.bandCount = bandCount
         self.windowSize = windowSize
         let initial = 1 / (1 + Double.exp(5.0))
-        parameters = (1...bandCount).map { HarmonicOscillatorBank.expSigmoidSpec("noise_\($0)", defaultNormalised: initial) }
+        parameters = (1...bandCount).map { HarmonicOscillatorBank.expSigmoidSpec("noise_\($0)", defaultNormalised: initial,
+                                                                                       meaning: "gain of noise band \($0) of \(bandCount) (linear frequency bands)") }
         (design, impulseLength) = Self.designMatrix(bands: bandCount, windowSize: windowSize)
         precondition(impulseLength >= 3, "filtered noise: impulse response too short")
     }

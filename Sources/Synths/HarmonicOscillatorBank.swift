@@ -36,9 +36,9 @@ public struct HarmonicOscillatorBank: Synth {
 
     /// DDSP's `exp_sigmoid`: `2 sigmoid(x)^ln10 + 1e-7`, i.e. a curve of `1/ln 10` on
     /// `u = sigmoid(x)`.
-    public static func expSigmoidSpec(_ name: String, defaultNormalised: Double) -> ParameterSpec {
+    public static func expSigmoidSpec(_ name: String, defaultNormalised: Double, meaning: String = "") -> ParameterSpec {
         ParameterSpec(name, range: 1e-7...(2 + 1e-7), scale: .curve(1 / Double.log(10)),
-                      rate: .perFrame, defaultNormalised: defaultNormalised)
+                      rate: .perFrame, defaultNormalised: defaultNormalised, meaning: meaning)
     }
 
     public static let f0Range: ClosedRange<Double> = 20...4000
@@ -53,10 +53,13 @@ public struct HarmonicOscillatorBank: Synth {
         self.harmonicCount = harmonicCount
         self.amplitudeInterpolation = amplitudeInterpolation
         self.frequencyInterpolation = frequencyInterpolation
-        var specs = [Self.expSigmoidSpec("amplitude", defaultNormalised: 0.272)]
-        for k in 1...harmonicCount { specs.append(Self.expSigmoidSpec("harmonic_\(k)", defaultNormalised: 0.5)) }
-        specs.append(ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic,
-                                   rate: .perFrame, defaultNormalised: ParameterSpec("f0", range: Self.f0Range, scale: .logarithmic).normalised(220)))
+        var specs = [Self.expSigmoidSpec("amplitude", defaultNormalised: 0.272, meaning: "total harmonic loudness per frame")]
+        for k in 1...harmonicCount {
+            specs.append(Self.expSigmoidSpec("harmonic_\(k)", defaultNormalised: 0.5,
+                                             meaning: "relative amplitude of harmonic \(k) (the distribution is normalised to sum 1)"))
+        }
+        specs.append(ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic, rate: .perFrame, default: 220,
+                                   meaning: "the fundamental per frame; harmonics above Nyquist are silenced"))
         self.parameters = specs
     }
 

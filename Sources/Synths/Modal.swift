@@ -56,14 +56,14 @@ public struct ModalSynth: Synth {
         self.modeCount = modeCount
         self.excitation = excitation
         self.realisation = realisation
-        func spec(_ n: String, _ unit: String, _ r: ClosedRange<Double>, _ s: ParameterScale, _ v: Double) -> ParameterSpec {
-            ParameterSpec(n, unit: unit, range: r, scale: s, defaultNormalised: ParameterSpec(n, range: r, scale: s).normalised(v))
-        }
-        var specs = [spec("f0", "Hz", Self.f0Range, .logarithmic, 220)]
+        var specs = [ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic, default: 220,
+                                   meaning: "the frequency mode ratios multiply")]
         for m in 1...modeCount {
-            specs.append(spec("mode\(m)_ratio", "", Self.ratioRange, .logarithmic, Double(m)))
-            specs.append(spec("mode\(m)_t60", "s", Self.t60Range, .logarithmic, 1.5 / Double(m).squareRoot()))
-            specs.append(spec("mode\(m)_gain", "", 0...1, .linear, 0.5 / Double(m)))
+            specs.append(ParameterSpec("mode\(m)_ratio", range: Self.ratioRange, scale: .logarithmic, default: Double(m),
+                                       meaning: "mode \(m)'s frequency as a multiple of f0"))
+            specs.append(ParameterSpec("mode\(m)_t60", unit: "s", range: Self.t60Range, scale: .logarithmic, default: 1.5 / Double(m).squareRoot(),
+                                       meaning: "time for mode \(m) to decay by 60 dB"))
+            specs.append(ParameterSpec("mode\(m)_gain", range: 0...1, default: 0.5 / Double(m), meaning: "mode \(m)'s initial amplitude"))
         }
         parameters = specs
     }

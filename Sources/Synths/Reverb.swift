@@ -30,10 +30,9 @@ public struct Reverberated: Synth {
         self.name = name ?? "\(dry.name)-reverb"
         // DDSP initialises the raw gain at 2 and the raw decay at 4 (exponent 2 + e^4).
         let gain = ParameterSpec("reverb_gain", range: 1e-7...(2 + 1e-7), scale: .curve(1 / Double.log(10)),
-                                 defaultNormalised: 1 / (1 + Double.exp(-2.0)))
-        let decaySpec = ParameterSpec("reverb_decay", unit: "1/length", range: 2.1...400, scale: .logarithmic)
-        var decay = decaySpec
-        decay.defaultNormalised = decaySpec.normalised(2 + Double.exp(4.0))
+                                 defaultNormalised: 1 / (1 + Double.exp(-2.0)), meaning: "level of the noise impulse response (wet gain)")
+        let decay = ParameterSpec("reverb_decay", unit: "1/length", range: 2.1...400, scale: .logarithmic, default: 2 + Double.exp(4.0),
+                                  meaning: "exponential decay rate of the impulse response over its length")
         parameters = dry.parameters + [gain, decay]
     }
 

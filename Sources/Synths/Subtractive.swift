@@ -58,20 +58,20 @@ public struct SubtractiveSynth: Synth {
         self.filter = filter
         self.envelope = ADSR(shape: envelopeShape)
         self.controlHop = controlHop
-        func spec(_ n: String, _ unit: String, _ r: ClosedRange<Double>, _ s: ParameterScale = .linear, _ v: Double) -> ParameterSpec {
-            ParameterSpec(n, unit: unit, range: r, scale: s, defaultNormalised: ParameterSpec(n, range: r, scale: s).normalised(v))
+        func spec(_ n: String, _ unit: String, _ r: ClosedRange<Double>, _ s: ParameterScale = .linear, _ v: Double, _ meaning: String) -> ParameterSpec {
+            ParameterSpec(n, unit: unit, range: r, scale: s, default: v, meaning: meaning)
         }
         parameters = [
-            spec("f0", "Hz", Self.f0Range, .logarithmic, 220),
-            spec("amplitude", "", 0...1, .linear, 0.7),
-            spec("osc_mix", "saw..square", 0...1, .linear, 0.2),
-            spec("detune", "cents", 0...50, .linear, 7),
-            spec("noise", "", 0...1, .linear, 0.02),
-            spec("cutoff", "Hz", 30...8000, .logarithmic, 1200),
-            spec("q", "", 0.1...2, .linear, 0.9),
-            spec("cutoff_env", "octaves", 0...6, .linear, 1.5),
-        ] + ADSR.segmentParameters(prefix: "amp_", attack: 0.01, decay: 0.4, sustain: 0.7, release: 0.3)
-          + ADSR.segmentParameters(prefix: "filter_", attack: 0.02, decay: 0.3, sustain: 0.3, release: 0.4)
+            spec("f0", "Hz", Self.f0Range, .logarithmic, 220, "the note's fundamental"),
+            spec("amplitude", "", 0...1, .linear, 0.7, "overall loudness"),
+            spec("osc_mix", "saw..square", 0...1, .linear, 0.2, "oscillator waveform: 0 = saw, 1 = square"),
+            spec("detune", "cents", 0...50, .linear, 7, "spread of the two oscillators about f0 (chorus width)"),
+            spec("noise", "", 0...1, .linear, 0.02, "white noise level before the filter (breath)"),
+            spec("cutoff", "Hz", 30...8000, .logarithmic, 1200, "low-pass cutoff at the filter envelope's zero"),
+            spec("q", "", 0.1...2, .linear, 0.9, "filter resonance (0.707 = no peak)"),
+            spec("cutoff_env", "octaves", 0...6, .linear, 1.5, "how far the filter envelope opens the cutoff at its peak"),
+        ] + ADSR.segmentParameters(prefix: "amp_", attack: 0.01, decay: 0.4, sustain: 0.7, release: 0.3, of: "the loudness")
+          + ADSR.segmentParameters(prefix: "filter_", attack: 0.02, decay: 0.3, sustain: 0.3, release: 0.4, of: "the cutoff sweep")
           + [ADSR.noteOffParameter()]
     }
 

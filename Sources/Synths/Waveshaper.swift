@@ -51,14 +51,17 @@ public struct WaveshaperSynth: Synth {
         case .mlp: self.name = name ?? "newt"
         case .lookup: self.name = name ?? "newt-fast"
         }
-        let f0 = ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic)
-        var specs = [ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic, rate: .perFrame, defaultNormalised: f0.normalised(220))]
+        var specs = [ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic, rate: .perFrame, default: 220,
+                                   meaning: "the sine exciter's frequency per frame")]
         for s in 1...shaperCount {
-            func frame(_ n: String, _ r: ClosedRange<Double>, _ v: Double) -> ParameterSpec {
-                ParameterSpec("shaper\(s)_\(n)", range: r, rate: .perFrame, defaultNormalised: (v - r.lowerBound) / (r.upperBound - r.lowerBound))
+            func frame(_ n: String, _ r: ClosedRange<Double>, _ v: Double, _ meaning: String) -> ParameterSpec {
+                ParameterSpec("shaper\(s)_\(n)", range: r, rate: .perFrame, defaultNormalised: (v - r.lowerBound) / (r.upperBound - r.lowerBound),
+                              meaning: "shaper \(s): \(meaning)")
             }
-            specs += [frame("index_gain", -4...4, 1), frame("index_bias", -2...2, 0),
-                      frame("norm_gain", -2...2, 0.5 / Double(shaperCount)), frame("norm_bias", -1...1, 0)]
+            specs += [frame("index_gain", -4...4, 1, "gain on the exciter before the shaper (brightness)"),
+                      frame("index_bias", -2...2, 0, "offset added to the exciter before the shaper"),
+                      frame("norm_gain", -2...2, 0.5 / Double(shaperCount), "output gain of the shaper"),
+                      frame("norm_bias", -1...1, 0, "output offset, subtracted as NEWT normalises")]
         }
         var rng = CounterRandom(key: 0x4E455754)   // "NEWT": a fixed, documented initialisation
         for s in 1...shaperCount {
@@ -67,13 +70,15 @@ public struct WaveshaperSynth: Synth {
                 for k in 1...order {
                     // Shaper s starts as harmonic s (the rest 0): a neutral, distinct bank.
                     let v = k == s ? 1.0 : 0.0
-                    specs.append(ParameterSpec("shaper\(s)_h\(k)", range: -1...1, defaultNormalised: (v + 1) / 2))
+                    specs.append(ParameterSpec("shaper\(s)_h\(k)", range: -1...1, defaultNormalised: (v + 1) / 2,
+                                               meaning: "shaper \(s): weight of Chebyshev polynomial T\(k) (harmonic \(k) of a full-scale sine)"))
                 }
             case .mlp(let w), .lookup(let w, _, _):
                 for (n, scale) in Self.mlpParameterNames(width: w) {
                     let r = n == "in_scale" ? -40.0...40.0 : -4.0...4.0
                     let v = Swift.min(Swift.max(rng.normal() * scale, r.lowerBound), r.upperBound)
-                    specs.append(ParameterSpec("shaper\(s)_\(n)", range: r, defaultNormalised: (v - r.lowerBound) / (r.upperBound - r.lowerBound)))
+                    specs.append(ParameterSpec("shaper\(s)_\(n)", range: r, defaultNormalised: (v - r.lowerBound) / (r.upperBound - r.lowerBound),
+                                               meaning: "shaper \(s): weight \(n) of its sine MLP"))
                 }
             }
         }

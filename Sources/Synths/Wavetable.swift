@@ -70,16 +70,20 @@ public struct WavetableSynth: Synth {
             mipmaps = lists.map { Self.mipmap($0, length: tableLength, sampleRate: sampleRate) }
             self.name = name ?? "wavetable-fixed"
         }
-        var specs = [ParameterSpec("amplitude", range: 0...1, rate: .perFrame, defaultNormalised: 0.5)]
-        for k in 1...tableCount { specs.append(ParameterSpec("mix_\(k)", unit: "logit", range: -8...8, rate: .perFrame, defaultNormalised: 0.5)) }
-        let f0 = ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic)
-        specs.append(ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic, rate: .perFrame, defaultNormalised: f0.normalised(220)))
+        var specs = [ParameterSpec("amplitude", range: 0...1, rate: .perFrame, defaultNormalised: 0.5, meaning: "loudness per frame")]
+        for k in 1...tableCount {
+            specs.append(ParameterSpec("mix_\(k)", unit: "logit", range: -8...8, rate: .perFrame, defaultNormalised: 0.5,
+                                       meaning: "weight of table \(k) in the per-frame softmax mix"))
+        }
+        specs.append(ParameterSpec("f0", unit: "Hz", range: Self.f0Range, scale: .logarithmic, rate: .perFrame, default: 220,
+                                   meaning: "the note's fundamental per frame"))
         if learnable {
             // Default tables: table k holds harmonic k (sine, octave, ...), a neutral start.
             for k in 0..<tableCount {
                 for i in 0..<tableLength {
                     let v = Double.sin(2 * Double.pi * Double((k + 1) * i) / Double(tableLength))
-                    specs.append(ParameterSpec("table\(k + 1)_\(i)", range: -1...1, defaultNormalised: (v + 1) / 2))
+                    specs.append(ParameterSpec("table\(k + 1)_\(i)", range: -1...1, defaultNormalised: (v + 1) / 2,
+                                               meaning: "sample \(i) of learnable wavetable \(k + 1) (one period)"))
                 }
             }
         }

@@ -30,7 +30,7 @@ struct GradientEstimatorStudy: ParsableCommand {
     @Option(help: "Matching budget per estimator (seconds); 0 skips the matching runs.") var budget: Double = 2
     @Option(help: "Matching runs per estimator (the first problems' starts and targets).") var starts: Int = 3
     @Option(help: "Seed.") var seed: UInt64 = 1
-    @Option(parsing: .upToNextOption, help: "Only these modules (default: all).") var only: [String] = []
+    @Option(parsing: .upToNextOption, help: "Only these modules (default: every registered module with an autodiff twin, and harmonic-noise).") var only: [String] = []
 
     static let sampleRate = 16000.0
 
@@ -41,9 +41,9 @@ struct GradientEstimatorStudy: ParsableCommand {
     }
 
     var modules: [Module] {
-        let registry = ["adsr", "subtractive", "fm", "wavetable-fixed", "waveshaper", "modal"].map {
-            Module(name: $0, synth: try! SynthRegistry.make($0, sampleRate: Self.sampleRate))
-        }
+        // Every registered module with a compiler-autodiff twin (the contender needs one).
+        let registry = SynthRegistry.entries.map { Module(name: $0.name, synth: $0.make(Self.sampleRate)) }
+            .filter { ScalarLoop.make(for: $0.synth, sampleCount: 16) != nil }
         // DDSP's harmonic-plus-noise with 16 harmonics (the registry's has 64) and 65 noise bands.
         return [Module(name: "harmonic-noise", synth: SynthRegistry.harmonicPlusNoise(sampleRate: Self.sampleRate, harmonicCount: 16))] + registry
     }

@@ -18,8 +18,8 @@ struct ScalingStudy: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Batch sizes.") var batches: [Int] = [1, 4, 16, 64]
     @Option(help: "Seconds of audio per item.") var seconds: Double = 1
     @Option(help: "Timed repetitions (median reported).") var repeats: Int = 3
-    @Option(parsing: .upToNextOption, help: "Modules (registry names).")
-    var modules: [String] = ["harmonic", "adsr", "subtractive", "fm", "modal", "wavetable", "waveshaper", "newt-fast"]
+    @Option(parsing: .upToNextOption, help: "Modules (registry names; default: every registered module).")
+    var modules: [String] = SynthRegistry.names
     @Option(help: "Dataset examples per thread setting (0 skips dataset rows).") var datasetCount: Int = 2000
 
     func run() throws {

@@ -18,8 +18,8 @@ struct SynthThroughputStudy: ParsableCommand {
     @Option(help: "Batch size.") var batch: Int = 16
     @Option(help: "Seconds of audio per item.") var seconds: Double = 4
     @Option(help: "Timed repetitions (median reported).") var repeats: Int = 3
-    @Option(parsing: .upToNextOption, help: "Modules to time (registry names).")
-    var modules: [String] = ["adsr", "subtractive", "subtractive-iir", "fm", "fm-alg4", "ddx7-strings", "modal", "modal-noise", "modal-fft", "wavetable", "wavetable-fixed", "waveshaper", "newt", "newt-fast"]
+    @Option(parsing: .upToNextOption, help: "Modules to time (registry names; default: every registered module).")
+    var modules: [String] = SynthRegistry.names
     @Option(help: "CSV file name (without .csv) under --out.") var name: String = "synths"
 
     func run() throws {

@@ -33,11 +33,12 @@ struct Synths: ParsableCommand {
                 case .curve(let c): scale = String(format: "curve %.3g", c)
                 case .symmetricCurve(let c): scale = String(format: "symmetric curve %.3g", c)
                 }
-                print("  \(pad(s.name, 18)) \(pad(s.rate == .global ? "global" : "per frame", 9)) \(pad("\(s.minimum)...\(s.maximum)\(unit)", 24)) \(scale)")
+                let value = String(format: "%.4g", s.defaultValue) + unit
+                print("  \(pad(s.name, 18)) \(pad(s.rate == .global ? "global" : "per frame", 9)) \(pad("\(s.minimum)...\(s.maximum)\(unit)", 24)) \(pad(scale, 10)) default \(pad(value, 10)) \(s.meaning)")
             }
             if shown.count < specs.count { print("  ... \(specs.count - shown.count) more (--all lists them)") }
         }
-        print("fm-alg1 ... fm-alg32: the fm module with DX7 algorithm N (same parameters)")
+        for entry in SynthRegistry.entries { if let v = entry.variants { print("\(v.pattern): \(v.summary)") } }
         print("presets: synthmatch synths --presets")
     }
 }
