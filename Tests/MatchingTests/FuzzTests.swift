@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Synths
 import XCTest
 
 /// Adversarial input (issue 14): every option of every subcommand, read from the executable's
@@ -54,7 +55,10 @@ final class FuzzTests: XCTestCase {
         }
         let r = try runner.synthmatch(["dataset", "merge", path("train.h5"), path("s0.h5"), path("s1.h5")])
         XCTAssertEqual(r.status, 0, r.output)
+        try Data(DX7Sysex.encodeBank([DX7Patch(name: "FUZZ")])).write(to: URL(fileURLWithPath: path("bank.syx")))
         return [
+            "syx list": [path("bank.syx")],
+            "syx extract": [path("bank.syx"), "--voice", "1", "--out", path("v.syx")],
             "distance": [path("a.wav"), path("b.wav")],
             "synths": [],
             "render": ["--synth", "subtractive", "--duration", "0.1", "--out", path("r.wav")],
