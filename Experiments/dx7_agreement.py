@@ -21,7 +21,12 @@ only here and in Experiments/reference, never by the Swift package). Both render
 
     python3 Experiments/dx7_agreement.py [--voices 200] [--out results/dx7]    (needs a release build)
 
-Writes pitch.csv, envelopes.csv, levels.csv, voices.csv and summary.txt under --out.
+5. the differentiable `dx7` module (its continuous relaxation, `render --synth dx7-algN --set ...`) at
+   the integer settings of N random voices whose settings it models (no keyboard scaling,
+   velocity or modulation sensitivity, fixed frequency, pitch EG or LFO), against Dexed, with
+   the same 12-bit output step applied to ours.
+
+Writes pitch.csv, envelopes.csv, levels.csv, voices.csv, module.csv and summary.txt under --out.
 """
 import argparse
 import csv
@@ -168,11 +173,20 @@ def random_patch(lfo):
     return Patch.from_sysex(bytes(data) + b"\x3f")
 
 
+convergences = {}
+
+
 def distance(a, b):
+    """DDSP's multi-scale spectral loss (linear + log magnitude) at 44.1 kHz; the mean spectral
+    convergence over its six resolutions (linear magnitudes only: insensitive to the 12-bit
+    floor) is kept in `convergences` under the same value."""
     pa, pb = os.path.join(work, "a.wav"), os.path.join(work, "b.wav")
     soundfile.write(pa, a.astype(np.float32), SR, subtype="FLOAT"); soundfile.write(pb, b.astype(np.float32), SR, subtype="FLOAT")
-    r = subprocess.run([binary, "distance", pa, pb, "--sample-rate", str(SR)], check=True, capture_output=True, text=True)
-    return float(r.stdout.strip())
+    r = subprocess.run([binary, "distance", pa, pb, "--sample-rate", str(SR), "--terms"], check=True, capture_output=True, text=True)
+    lines = r.stdout.strip().splitlines()
+    total = float(lines[0])
+    convergences[total] = float(np.mean([float(line.split("convergence")[1]) for line in lines[1:]]))
+    return total
 
 
 rows = []
@@ -200,9 +214,64 @@ for lfo in (0, 1):
         q = np.percentile(d, [10, 25, 50, 75, 90])
         summary.append(f"random voices, {'LFO random' if lfo else 'LFO off'}, {len(r)} audible of {args.voices}: {what} vs Dexed median {q[2]:.3f} "
                        f"(10/25/75/90%: {q[0]:.3f} {q[1]:.3f} {q[3]:.3f} {q[4]:.3f}); two different voices in Dexed median {base:.3f}; ratio {q[2] / base:.3f}")
+    conv = lambda column: np.median([convergences[x[column]] for x in r])
+    summary.append(f"  spectral convergence (linear magnitudes): ours {conv(4):.4f}, Dexed + 1-LSB noise {conv(7):.4f}, two different voices {conv(6):.4f}; "
+                   f"ratio ours / two voices {conv(4) / conv(6):.4f}")
     worst = sorted({x[2] for x in r}, key=lambda a: -np.median([x[4] for x in r if x[2] == a]))[:5]
     summary.append("  algorithms with the largest median distance: " + ", ".join(
         f"{a}: {np.median([x[4] for x in r if x[2] == a]):.2f} (n={sum(1 for x in r if x[2] == a)})" for a in worst))
+
+# 5. The differentiable module at integer settings
+def modelled_patch():
+    data = [rng.randint(0, m) for _ in range(6) for m in OPERATOR_RANGES]
+    data += [rng.randint(0, m) for m in GLOBAL_RANGES]
+    data += [rng.randint(65, 90) for _ in range(10)]
+    for op in range(6):
+        b = op * 21
+        data[b + 8], data[b + 9], data[b + 10], data[b + 11], data[b + 12] = 39, 0, 0, 0, 0
+        data[b + 13] = data[b + 14] = data[b + 15] = data[b + 17] = 0
+    data[126:130] = [99] * 4
+    data[130:134] = [50] * 4
+    data[134] = rng.randint(0, 31)
+    data[135] = rng.randint(1, 7)
+    data[139] = data[140] = 0
+    data[144] = 24
+    return Patch.from_sysex(bytes(data) + b"\x3f")
+
+
+def module_render(p, hold=1.0, duration=1.5):
+    sets = [f"feedback={p.feedback}", f"note_off={hold}"]
+    for i in range(6):
+        o = p.op[i]
+        coarse = 0.5 if o.frequency_coarse == 0 else o.frequency_coarse
+        sets += [f"op{i + 1}_output_level={o.output_level}", f"op{i + 1}_ratio={min(32, coarse * (1 + o.frequency_fine / 100))}",
+                 f"op{i + 1}_detune={o.detune - 7}"]
+        sets += [f"op{i + 1}_rate{k + 1}={o.envelope.rates[k]}" for k in range(4)]
+        sets += [f"op{i + 1}_level{k + 1}={o.envelope.levels[k]}" for k in range(4)]
+    wav = os.path.join(work, "m.wav")
+    subprocess.run([binary, "render", "--synth", f"dx7-alg{p.algorithm + 1}", "--note", "60", "--duration", str(duration),
+                    "--sample-rate", str(SR), "--out", wav, "--set"] + sets, check=True, capture_output=True)
+    x = soundfile.read(wav, dtype="float64")[0]
+    return np.floor(x * 4096) / 4096
+
+
+rows = []
+patches = [modelled_patch() for _ in range(args.voices)]
+dexed_renders = [theirs(p) for p in patches]
+emulation = ours(patches, quantise=True)
+for i, (p, t, e) in enumerate(zip(patches, dexed_renders, emulation)):
+    if np.abs(t).max() < 1e-3:
+        continue
+    other = dexed_renders[(i + 1) % len(patches)]
+    rows.append([i, p.algorithm + 1, p.feedback, distance(module_render(p), t), distance(e, t), distance(other, t)])
+with open(os.path.join(args.out, "module.csv"), "w", newline="") as fh:
+    w = csv.writer(fh); w.writerow(["voice", "algorithm", "feedback", "module_vs_dexed", "engine_emulation_vs_dexed", "other_voice_vs_dexed"]); w.writerows(rows)
+m = np.array([r[3] for r in rows]); e = np.array([r[4] for r in rows]); b = np.median([r[5] for r in rows])
+summary.append(f"dx7 module at integer settings ({len(rows)} audible of {args.voices} modelled random voices, LFO off): module vs Dexed median {np.median(m):.3f} "
+               f"(25/75%: {np.percentile(m, 25):.3f} {np.percentile(m, 75):.3f}), engine emulation vs Dexed median {np.median(e):.3f}; two different voices {b:.3f}; "
+               f"ratios {np.median(m) / b:.3f} and {np.median(e) / b:.3f}")
+cm, ce, cb = (np.median([convergences[r[k]] for r in rows]) for k in (3, 4, 5))
+summary.append(f"  spectral convergence: module {cm:.4f}, engine emulation {ce:.4f}, two different voices {cb:.4f}; ratios {cm / cb:.4f} and {ce / cb:.4f}")
 
 text = "\n".join(summary)
 open(os.path.join(args.out, "summary.txt"), "w").write(text + "\n")

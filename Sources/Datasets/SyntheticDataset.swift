@@ -13,6 +13,10 @@ public struct DatasetSpec: Sendable {
         case uniform
         /// A preset of the module, each normalised control jittered by N(0, 0.05), clipped.
         case presetJitter = "preset-jitter"
+        /// A voice of the DX7 banks in `banks` played on the module (`dx7-algN`: the voices with
+        /// algorithm N), its settings exact (dx7pytorch's on-the-fly DX7 dataset, deterministic);
+        /// f0 from the note range, the key release drawn as in `uniform`.
+        case banks = "dx7-banks"
     }
 
     public var synth: String
@@ -30,6 +34,8 @@ public struct DatasetSpec: Sendable {
     /// Shuffle + deflate level for `/audio`, or nil for none (fastest).
     public var deflate: Int? = nil
     public var commandLine: String = ""
+    /// DX7 .syx files (single voices or 32-voice banks) for `.banks` sampling.
+    public var banks: [String] = []
 
     public init(synth: String, count: Int, seed: UInt64) {
         self.synth = synth
@@ -95,6 +101,9 @@ public enum DatasetGenerator {
                 if let v = preset.values[s.name] { values[p] = s.normalised(v) }
                 values[p] = Swift.min(Swift.max(values[p] + 0.05 * rng.normal(), 0), 1)
             }
+        case .banks:
+            let voice = presets[Int(rng.next() % UInt64(presets.count))]
+            values = specs.map { s in voice.values[s.name].map { s.normalised($0) } ?? rng.unit() }
         }
         if let notes = spec.noteRange, let f0 = specs.firstIndex(where: { $0.name == "f0" }) {
             let note = notes.lowerBound + Int(rng.next() % UInt64(notes.count))
@@ -103,7 +112,7 @@ public enum DatasetGenerator {
         // Note-off is in seconds; uniform sampling draws it as a uniform share 0.05...1 of the
         // example's duration (the draw already made for it), so every example releases inside
         // the render or holds to its end, whatever the duration.
-        if spec.sampling == .uniform, let off = specs.firstIndex(where: { $0.name == "note_off" }) {
+        if spec.sampling != .presetJitter, let off = specs.firstIndex(where: { $0.name == "note_off" }) {
             values[off] = specs[off].normalised(spec.duration * (0.05 + 0.95 * values[off]))
         }
         return (values, noiseKey(seed: spec.seed, index: index))
@@ -141,7 +150,7 @@ public enum DatasetGenerator {
                                 progress: Bool = true) throws -> Double {
         try spec.validate()
         let synth = try SynthRegistry.make(spec.synth, sampleRate: spec.sampleRate)
-        let presets = presets(for: spec.synth)
+        let presets = spec.sampling == .banks ? try bankVoices(spec, synth: synth) : presets(for: spec.synth)
         if spec.sampling == .presetJitter, presets.isEmpty { throw DatasetError.noPresets(spec.synth) }
         let range = range ?? 0..<spec.count
         precondition(range.lowerBound >= 0 && range.upperBound <= spec.count, "dataset: shard outside 0..<count")
@@ -276,6 +285,32 @@ public enum DatasetGenerator {
     static func commandKey(_ spec: DatasetSpec, _ range: Range<Int>) -> String {
         "\(spec.synth)|\(spec.count)|\(spec.seed)|\(spec.sampleRate)|\(spec.duration)|\(spec.noteRange.map { "\($0)" } ?? "none")|"
             + "\(spec.sampling.rawValue)|\(spec.frameRate)|\(spec.logmel)|\(spec.deflate ?? -1)|\(range)|\(version)"
+            + (spec.banks.isEmpty ? "" : "|" + spec.banks.joined(separator: ","))
+    }
+
+    /// The voices of `spec.banks` the module plays (those of its algorithm), as presets of the
+    /// module's physical values; settings the module does not model are left out.
+    static func bankVoices(_ spec: DatasetSpec, synth: any Synth) throws -> [SynthPreset] {
+        guard let dx7 = synth as? DX7Synth else { throw DatasetError.invalid("--syx banks are played by the dx7 modules (dx7, dx7-alg1...dx7-alg32), not \(spec.synth)") }
+        guard !spec.banks.isEmpty else { throw DatasetError.invalid("--sampling dx7-banks needs --syx FILE...") }
+        var voices: [SynthPreset] = [], total = 0
+        for path in spec.banks {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw DatasetError.invalid("\(path): cannot be read") }
+            guard data.count <= 65536 else { throw DatasetError.invalid("\(path) is larger than 64 KiB: not a DX7 voice or bank") }
+            let patches: [DX7Patch]
+            do { patches = try DX7Sysex.decode([UInt8](data), context: path) } catch { throw DatasetError.invalid("\(error)") }
+            total += patches.count
+            for (i, patch) in patches.enumerated() where patch.algorithm == dx7.algorithm.number {
+                var values = DX7Synth.values(of: patch, note: 60).values
+                values["f0"] = nil
+                voices.append(SynthPreset(family: "dx7", name: "\(path)#\(i + 1)", module: spec.synth, summary: patch.name, values: values))
+            }
+        }
+        guard !voices.isEmpty else {
+            throw DatasetError.invalid("none of the \(total) voices in --syx uses algorithm \(dx7.algorithm.number), the one \(spec.synth) plays (choose dx7-algN)")
+        }
+        return voices
     }
 
     static func writeAttributes(_ file: HDF5File, _ spec: DatasetSpec, synth: any Synth, range: Range<Int>) throws {

@@ -81,6 +81,10 @@ public struct ControlFit {
         for i in gradient.indices {
             let u = Double(current.values[i])
             gradient[i] = Double(dControls.values[i]) * u * (1 - u)   // du/dz = u (1 - u)
+            // A gradient that overflowed (chaotic FM feedback multiplies it every sample) keeps
+            // its sign at a large finite size, and a NaN one is 0: Adam normalises the step, so
+            // the controls keep moving instead of turning into NaN.
+            if !gradient[i].isFinite { gradient[i] = gradient[i].isNaN ? 0 : (gradient[i] > 0 ? 1e150 : -1e150) }
         }
         if tieFrames {
             for b in 0..<target.batchSize {

@@ -12,6 +12,14 @@ public struct SynthPreset: Sendable {
     public let summary: String
     public let values: [String: Double]
 
+    public init(family: String, name: String, module: String, summary: String, values: [String: Double]) {
+        self.family = family
+        self.name = name
+        self.module = module
+        self.summary = summary
+        self.values = values
+    }
+
     /// Normalised controls for `layout` (global parameters set; per-frame ones on every frame).
     public func controls<T: SynthScalar>(_ layout: ControlLayout, batchSize: Int = 1) throws -> Controls<T> {
         var c = Controls<T>(defaultsFor: layout, batchSize: batchSize)

@@ -108,6 +108,10 @@ public enum SynthRegistry {
               presets: FMSynth.ddx7Presets(on: "ddx7-flute")) {
             FMSynth(sampleRate: $0, algorithm: 16, fixedRatios: [1, 1, 1, 2, 2, 1.5], name: "ddx7-flute")
         },
+        Entry(name: "dx7", summary: "a DX7 voice as Dexed plays it, settings relaxed to reals (levels, rates 0...99, ratios, detune, feedback); algorithm 1; dx7-alg1...dx7-alg32 pick the algorithm",
+              variants: DX7Synth.algorithmVariants) {
+            DX7Synth(sampleRate: $0, algorithm: 1, name: "dx7")
+        },
     ]
 
     public static var names: [String] { entries.map(\.name) }

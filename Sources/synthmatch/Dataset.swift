@@ -25,7 +25,9 @@ struct Dataset: ParsableCommand {
         @Option(help: "Sample rate in Hz.") var sampleRate: Double = 16000
         @Option(help: "Seconds per example.") var duration: Double = 4
         @Option(help: "MIDI note range LO-HI for modules with f0, or 'none'.") var noteRange: String = "36-84"
-        @Option(help: "uniform | preset-jitter") var sampling: String = "uniform"
+        @Option(help: "uniform | preset-jitter | dx7-banks (given by --syx)") var sampling: String = "uniform"
+        @Option(parsing: .upToNextOption, help: "DX7 .syx banks or voices to draw examples from (dx7 modules: the voices with the module's algorithm).")
+        var syx: [String] = []
         @Option(help: "Write shard i of n (0-based), e.g. 0/4: examples i*N/n ..< (i+1)*N/n.") var shard: String?
         @Option(help: "Optional features: logmel.") var features: [String] = []
         @Option(help: "Compress /audio with shuffle + deflate at this level (0-9).") var deflate: Int?
@@ -57,6 +59,13 @@ struct Dataset: ParsableCommand {
                 throw ValidationError("--sampling must be one of: \(DatasetSpec.Sampling.allCases.map(\.rawValue).joined(separator: ", "))")
             }
             spec.sampling = scheme
+            if !syx.isEmpty {
+                guard sampling == "uniform" || scheme == .banks else { throw ValidationError("--syx draws examples from DX7 banks: it takes no --sampling \(sampling)") }
+                spec.sampling = .banks
+                spec.banks = syx
+            } else if scheme == .banks {
+                throw ValidationError("--sampling dx7-banks needs --syx FILE...")
+            }
             for f in features {
                 guard f == "logmel" else { throw ValidationError("unknown feature '\(f)' (known: logmel)") }
                 spec.logmel = true

@@ -93,16 +93,33 @@ struct Match: ParsableCommand {
         try options.loss.validate(sampleCount: notePart.count)
 
         let result = Matcher.match(target: notePart, synth: module, estimator: estimator, options: options)
-        let metrics = MatchMetrics.measure(result.audio, notePart, sampleRate: rate, loss: options.loss)
+        // A DX7 match is rounded to the DX7's integers, and what is kept (preset.json, match.wav,
+        // preset.syx, the scores) is the rounded patch: what Dexed plays.
+        var best = result.best.values, bestAudio = result.audio
+        var dx7: (patch: DX7Patch, note: Int, refined: Double, rounded: Double)?
+        if let voice = module as? DX7Synth {
+            let values = Dictionary(uniqueKeysWithValues: module.parameters.enumerated().map { ($1.name, $1.physical(Double(best[$0]))) })
+            let name = String(((target as NSString).lastPathComponent as NSString).deletingPathExtension.uppercased().prefix(10))
+            let export = try voice.patch(from: values, name: name)
+            let rounded = DX7Synth.values(of: export.patch, note: export.note).values
+            for (p, spec) in module.parameters.enumerated() where spec.name != "f0" && spec.name != "note_off" {
+                if let v = rounded[spec.name] { best[p] = Float(spec.normalised(v)) }
+            }
+            let layout = module.layout(frameCount: 1)
+            bestAudio = module.render(Controls<Float>(layout: layout, batchSize: 1, values: best), RenderRequest(sampleCount: notePart.count)).samples
+            dx7 = (export.patch, export.note, MatchMetrics.spectralDistance(result.audio, notePart, loss: options.loss),
+                   MatchMetrics.spectralDistance(bestAudio, notePart, loss: options.loss))
+        }
+        let metrics = MatchMetrics.measure(bestAudio, notePart, sampleRate: rate, loss: options.loss)
         let baseline = MatchMetrics.sineBaseline(target: notePart, f0: pitch.hz ?? 220, sampleRate: rate, loss: options.loss)
         let estimateSpectral: Double? = result.estimate.map {
             MatchMetrics.spectralDistance(module.render($0, RenderRequest(sampleCount: notePart.count)).samples, notePart, loss: options.loss)
         }
 
         // The preset keyed to the note; the gain makes match.wav as loud as the target's note.
-        let f0Found = module.parameters.firstIndex { $0.name == "f0" }.map { module.parameters[$0].physical(Double(result.best.values[$0])) }
-        let key: (midi: Int, cents: Double) = f0Found.map { MIDINote.nearest(toHz: $0) } ?? (pitch.note ?? 60, 0)
-        var preset = PresetFile(synth: module, controls: result.best.values, note: key.midi, fineTuneCents: key.cents,
+        let f0Kept = module.parameters.firstIndex { $0.name == "f0" }.map { module.parameters[$0].physical(Double(best[$0])) }
+        let key: (midi: Int, cents: Double) = f0Kept.map { MIDINote.nearest(toHz: $0) } ?? (pitch.note ?? 60, 0)
+        var preset = PresetFile(synth: module, controls: best, note: key.midi, fineTuneCents: key.cents,
                                 durationSeconds: Double(notePart.count) / rate, sampleRate: outputRate, gainDB: 0)
         let targetNote = try AudioFile.resample(MonoAudio(samples: originalNote, sampleRate: rate), to: outputRate).samples
         let unity = try preset.render()
@@ -124,6 +141,7 @@ struct Match: ParsableCommand {
         try OutputFolder.write(out) { folder in
             try AtomicFile.write(try preset.encoded(), to: (folder as NSString).appendingPathComponent("preset.json"))
             try AudioFile.write(MonoAudio(samples: wav, sampleRate: outputRate), to: (folder as NSString).appendingPathComponent("match.wav"))
+            if let dx7 { try AtomicFile.write(Data(DX7Sysex.encodeVoice(dx7.patch)), to: (folder as NSString).appendingPathComponent("preset.syx")) }
             var csv = CSVWriter(path: (folder as NSString).appendingPathComponent("refinement.csv"), header: ["step", "restart", "loss"])
             for (s, losses) in result.history.enumerated() { for (r, l) in losses.enumerated() { csv.row([s, r, l]) } }
             try csv.finish()
@@ -145,7 +163,12 @@ struct Match: ParsableCommand {
                      result.stepsTaken, restarts, result.seconds,
                      result.stepsTaken < steps ? String(format: "; stopped by --time-limit %g s before --steps %d", timeLimit, steps) : "",
                      metrics.spectral, baseline, metrics.logSpectral, metrics.melCepstral))
-        print(String(format: "wrote %@/preset.json, match.wav (%.2f s at %.0f Hz, gain %+.1f dB), refinement.csv", out, Double(wav.count) / outputRate, outputRate, preset.gain_db))
+        if let dx7 {
+            print(String(format: "DX7 patch '%@' (algorithm %d) at MIDI note %d: rounded to the DX7's integers the spectral loss goes from %.4f to %.4f; preset.syx is a single voice Dexed loads (play it at note %d; %+.1f cents of fine tune are not in the voice)",
+                         dx7.patch.name, dx7.patch.algorithm, dx7.note, dx7.refined, dx7.rounded, dx7.note, key.cents))
+        }
+        print(String(format: "wrote %@/preset.json, %@match.wav (%.2f s at %.0f Hz, gain %+.1f dB), refinement.csv", out, dx7 == nil ? "" : "preset.syx, ",
+                     Double(wav.count) / outputRate, outputRate, preset.gain_db))
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.4g", x) }

@@ -37,4 +37,17 @@ final class ControlFitTests: XCTestCase {
             XCTAssertEqual(a * e[k] / sum, expected, accuracy: 0.03 * expected, "harmonic \(k + 1)")
         }
     }
+
+    /// Where a module's gradient overflows (the DX7's feedback loop at full settings is chaotic
+    /// and multiplies it every sample), the controls keep moving and stay finite.
+    func testOverflowingGradientsKeepTheControlsFinite() {
+        let synth = DX7Synth(sampleRate: 16000, algorithm: 4)
+        let layout = synth.layout(frameCount: 1)
+        let start = Controls<Float>(layout: layout, batchSize: 1, values: [Float](repeating: 0.999, count: layout.stride))
+        let target = synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 3000))
+        var fit = ControlFit(synth: synth, loss: MultiScaleSpectralLoss.ddsp(fftSizes: [512, 256]), target: target, initial: start)
+        for _ in 0..<3 { fit.step() }
+        XCTAssertTrue(fit.logits.allSatisfy(\.isFinite))
+        XCTAssertNotEqual(fit.controls.values, start.values)
+    }
 }

@@ -37,6 +37,18 @@ final class RegistryTests: XCTestCase {
         }
     }
 
+    /// A module is one room: each parameter says what it means and where it starts (issue 15).
+    func testEveryParameterHasAMeaningAndAPhysicalDefault() throws {
+        for entry in SynthRegistry.entries {
+            for spec in entry.make(16000).parameters {
+                XCTAssertFalse(spec.meaning.isEmpty, "\(entry.name).\(spec.name) has no meaning")
+                XCTAssertTrue(spec.contains(spec.defaultValue) || abs(spec.defaultValue - spec.minimum) < 1e-9 * max(1, abs(spec.minimum)),
+                              "\(entry.name).\(spec.name): default \(spec.defaultValue) outside its range")
+            }
+            for preset in entry.presets { XCTAssertNoThrow(try SynthRegistry.make(preset.module), "\(entry.name): preset \(preset.name) plays on an unknown module") }
+        }
+    }
+
     func testUnknownNamesGiveAHelpfulError() {
         XCTAssertThrowsError(try SynthRegistry.make("moog")) { error in
             XCTAssertTrue("\(error)".contains("unknown synth 'moog'"))

@@ -104,11 +104,47 @@ public struct DX7Voice: Sendable {
     }
 }
 
+/// The stage machine both DX7 envelopes share: stages 1-3 run while the key is down, stage 4
+/// (release) starts when it is released, from wherever the level is; each call to `next()` is
+/// one 64-sample block. Conformers say how a level rises and how a stage is entered.
+protocol DX7Stages {
+    var level: Int64 { get set }
+    var target: Int64 { get }
+    var increment: Int64 { get }
+    var rising: Bool { get }
+    var stage: Int { get }
+    var keyDown: Bool { get set }
+    mutating func advance(to stage: Int)
+    /// The level one block further up.
+    func risen(_ level: Int64) -> Int64
+}
+
+extension DX7Stages {
+    /// The level after one more block.
+    mutating func next() -> Int64 {
+        guard stage < 3 || (stage < 4 && !keyDown) else { return level }
+        if rising {
+            level = risen(level)
+            if level >= target { level = target; advance(to: stage + 1) }
+        } else {
+            level -= increment
+            if level <= target { level = target; advance(to: stage + 1) }
+        }
+        return level
+    }
+
+    mutating func release() {
+        guard keyDown else { return }
+        keyDown = false
+        advance(to: 3)
+    }
+}
+
 /// The engine's operator envelope: four rates and levels, a log-domain level in Q24 octaves
 /// updated once per block; rising segments approach 17 octaves exponentially (jumping first to
 /// 1716 steps), falling ones are linear; stage 3 holds while the key is down; release starts
 /// from wherever the level is.
-struct DX7EnvelopeGenerator {
+struct DX7EnvelopeGenerator: DX7Stages {
     let rates: [Int], levels: [Int], outputTerm: Int, rateScaling: Int, sampleRate: Double
     var level: Int64 = 0, target: Int64 = 0, increment: Int64 = 0
     var rising = false, stage = 0, keyDown = true
@@ -127,29 +163,14 @@ struct DX7EnvelopeGenerator {
         increment = DX7Law.increment(rateIndex: DX7Law.rateIndex(rate: rates[stage], rateScaling: rateScaling), sampleRate: sampleRate)
     }
 
-    /// The level after one more block (Q24 octaves).
-    mutating func next() -> Int64 {
-        guard stage < 3 || (stage < 4 && !keyDown) else { return level }
-        if rising {
-            level = max(level, 1716 << 16)
-            level += (((17 << 24) - level) >> 24) * increment
-            if level >= target { level = target; advance(to: stage + 1) }
-        } else {
-            level -= increment
-            if level <= target { level = target; advance(to: stage + 1) }
-        }
-        return level
-    }
-
-    mutating func release() {
-        guard keyDown else { return }
-        keyDown = false
-        advance(to: 3)
+    func risen(_ level: Int64) -> Int64 {
+        let from = max(level, 1716 << 16)
+        return from + (((17 << 24) - from) >> 24) * increment
     }
 }
 
 /// The pitch EG: linear ramps between levels (±4 octaves around level 50), in Q24 octaves.
-struct DX7PitchEnvelope {
+struct DX7PitchEnvelope: DX7Stages {
     let rates: [Int], levels: [Int], unit: Int64
     var level: Int64, target: Int64 = 0, increment: Int64 = 0
     var rising = false, stage = 0, keyDown = true
@@ -169,21 +190,5 @@ struct DX7PitchEnvelope {
         increment = Int64(DX7Law.pitchRateTable[rates[stage]]) * unit
     }
 
-    mutating func next() -> Int64 {
-        guard stage < 3 || (stage < 4 && !keyDown) else { return level }
-        if rising {
-            level += increment
-            if level >= target { level = target; advance(to: stage + 1) }
-        } else {
-            level -= increment
-            if level <= target { level = target; advance(to: stage + 1) }
-        }
-        return level
-    }
-
-    mutating func release() {
-        guard keyDown else { return }
-        keyDown = false
-        advance(to: 3)
-    }
+    func risen(_ level: Int64) -> Int64 { level + increment }
 }
