@@ -244,7 +244,7 @@ def module_render(p, hold=1.0, duration=1.5):
     for i in range(6):
         o = p.op[i]
         coarse = 0.5 if o.frequency_coarse == 0 else o.frequency_coarse
-        sets += [f"op{i + 1}_output_level={o.output_level}", f"op{i + 1}_ratio={min(32, coarse * (1 + o.frequency_fine / 100))}",
+        sets += [f"op{i + 1}_output_level={o.output_level}", f"op{i + 1}_ratio={coarse * (1 + o.frequency_fine / 100)}",
                  f"op{i + 1}_detune={o.detune - 7}"]
         sets += [f"op{i + 1}_rate{k + 1}={o.envelope.rates[k]}" for k in range(4)]
         sets += [f"op{i + 1}_level{k + 1}={o.envelope.levels[k]}" for k in range(4)]

@@ -12,6 +12,8 @@ public enum AudioFileError: Error, CustomStringConvertible, Equatable {
     case badSampleRate(String, rate: Double)
     case writeFailed(String, reason: String)
     case resampleFailed(reason: String)
+    /// A rate asked for (an option, a model's rate), not a file's.
+    case requestedRate(Double)
 
     public var description: String {
         switch self {
@@ -22,6 +24,7 @@ public enum AudioFileError: Error, CustomStringConvertible, Equatable {
         case let .badSampleRate(path, rate): return "\(path): invalid sample rate \(rate)"
         case let .writeFailed(path, reason): return "\(path): cannot write audio (\(reason))"
         case .resampleFailed(let reason): return "resampling failed (\(reason))"
+        case .requestedRate(let rate): return "the requested sample rate \(rate) Hz is not within 1...1000000 Hz"
         }
     }
 }
@@ -100,7 +103,6 @@ public enum AudioFile {
         if let bad = mono.firstIndex(where: { !$0.isFinite }) { throw AudioFileError.nonFinite(path, sampleIndex: bad) }
         var audio = MonoAudio(samples: mono, sampleRate: Double(info.samplerate))
         if let target, target != audio.sampleRate {
-            guard target.isFinite, target > 0 else { throw AudioFileError.badSampleRate(path, rate: target) }
             audio = try resample(audio, to: target)
         }
         return audio
@@ -128,9 +130,13 @@ public enum AudioFile {
 
     /// Band-limited resampling (libsamplerate `SRC_SINC_BEST_QUALITY`).
     public static func resample(_ audio: MonoAudio, to rate: Double) throws -> MonoAudio {
+        guard rate.isFinite, (1...1_000_000).contains(rate) else { throw AudioFileError.requestedRate(rate) }
+        guard audio.sampleRate.isFinite, audio.sampleRate > 0 else { throw AudioFileError.resampleFailed(reason: "the audio's own rate \(audio.sampleRate) Hz is not valid") }
         if rate == audio.sampleRate { return audio }
         let ratio = rate / audio.sampleRate
-        let outCount = Int((Double(audio.samples.count) * ratio).rounded())
+        let exact = Double(audio.samples.count) * ratio
+        guard exact < Double(1 << 31) else { throw AudioFileError.resampleFailed(reason: "\(Int(exact)) samples at \(rate) Hz is more than SynthMatch resamples (2^31)") }
+        let outCount = Int(exact.rounded())
         var output = [Float](repeating: 0, count: max(outCount, 1) + 16)
         var data = SRC_DATA()
         let status: Int32 = audio.samples.withUnsafeBufferPointer { input in
@@ -152,7 +158,7 @@ public enum AudioFile {
     /// Writes mono WAV (32-bit float or 16-bit PCM). The file appears only when complete:
     /// it is written to a temporary name beside the destination and renamed.
     public static func write(_ audio: MonoAudio, to path: String, format: SampleFormat = .float32) throws {
-        guard audio.sampleRate.isFinite, audio.sampleRate >= 1 else { throw AudioFileError.badSampleRate(path, rate: audio.sampleRate) }
+        guard audio.sampleRate.isFinite, audio.sampleRate >= 1 else { throw AudioFileError.writeFailed(path, reason: "the audio's sample rate \(audio.sampleRate) Hz is not valid") }
         if let bad = audio.samples.firstIndex(where: { !$0.isFinite }) { throw AudioFileError.nonFinite(path, sampleIndex: bad) }
         try AtomicFile.write(to: path) { temporary in
             var info = SF_INFO()

@@ -63,6 +63,19 @@ final class AudioFileTests: XCTestCase {
         XCTAssertLessThan(err, 1e-3)
     }
 
+    /// A bad *requested* rate is reported as the request's fault, never the file's, and never traps.
+    func testBadRequestedRatesAreNamedAsRequests() throws {
+        let audio = MonoAudio(samples: [Float](repeating: 0.1, count: 100), sampleRate: 16000)
+        for rate in [Double.nan, .infinity, -1, 0, 1e12] {
+            XCTAssertThrowsError(try AudioFile.resample(audio, to: rate)) { XCTAssertTrue("\($0)".contains("requested sample rate"), "\($0)") }
+        }
+        try AudioFile.write(audio, to: path("a.wav"))
+        XCTAssertThrowsError(try AudioFile.read(path("a.wav"), sampleRate: .nan)) { XCTAssertFalse("\($0)".contains("a.wav"), "\($0)") }
+        XCTAssertThrowsError(try AudioFile.write(MonoAudio(samples: [0], sampleRate: .nan), to: path("b.wav"))) {
+            XCTAssertTrue("\($0)".contains("cannot write audio (the audio's sample rate"), "\($0)")
+        }
+    }
+
     func testClearErrorsForBadFiles() throws {
         XCTAssertThrowsError(try AudioFile.read(path("nope.wav"))) { XCTAssertEqual("\($0)", "\(self.path("nope.wav")): no such file") }
         try Data("this is not audio at all, just text".utf8).write(to: URL(fileURLWithPath: path("text.wav")))

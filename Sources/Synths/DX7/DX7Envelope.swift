@@ -3,7 +3,10 @@
 /// ones descend linearly, stage 3 holds until the key is released, release starts from
 /// wherever the level is), but a stage that ends inside a block hands the rest of that block
 /// to the next stage instead of wasting it, so levels are continuous in every setting. This
-/// differs from the engine (`DX7EnvelopeGenerator`) by at most one 64-sample block per stage.
+/// differs from the engine (`DX7EnvelopeGenerator`) by at most one 64-sample block per stage
+/// (over 200 random envelopes: median per-block difference 0.04 dB, 90th percentile 0.52 dB;
+/// starting each next stage half a block late, the engine's mean delay, gave 0.04 and 0.44 dB
+/// but a worse whole-voice match, so it was left out).
 ///
 /// Levels are in steps (1/256 octave); derivatives are carried forward (`Dual`) with respect to
 /// the inputs' own tangents.

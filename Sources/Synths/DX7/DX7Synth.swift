@@ -3,7 +3,7 @@ import RealModule
 
 /// The `dx7` module: a DX7 voice (one algorithm) whose settings are real numbers, for matching by
 /// gradients. Per operator: output level, frequency ratio, detune, four EG rates and four EG
-/// levels, each on the DX7's own scale (0...99, ratio 0.5...32, detune -7...+7); voice-wide:
+/// levels, each on the DX7's own scale (0...99, ratio 0.5...61.69, detune -7...+7); voice-wide:
 /// the note's f0, feedback 0...7 and the key release time. Every law is the DX7's as Dexed
 /// plays it (`DX7Law`), relaxed to be continuous between integer settings (`DX7Relaxation`), so
 /// `DX7PatchExport` rounds a match to a patch that plays what the matcher heard.
@@ -21,7 +21,8 @@ public struct DX7Synth: Synth {
     public let parameters: [ParameterSpec]
 
     public static let f0Range: ClosedRange<Double> = 20...4000
-    public static let ratioRange: ClosedRange<Double> = 0.5...32
+    /// Coarse 0 (0.5) to coarse 31 with fine 99 (61.69): every ratio a DX7 plays.
+    public static let ratioRange: ClosedRange<Double> = 0.5...61.69
     static let operatorStride = 11
     /// Offsets inside an operator's block.
     enum Field { static let outputLevel = 0, ratio = 1, detune = 2, rate = 3, level = 7 }
