@@ -73,6 +73,8 @@ final class WriteFailureTests: XCTestCase {
         return (path("s0.h5"), path("s1.h5"))
     }
 
+    static let bank = CommandLineTests.repository.appendingPathComponent("Tests/SynthsTests/Fixtures/dx7/renders.syx").path
+
     func testFullDiskFailsCleanlyForEveryWriter() throws {
         let full = try mount("full", kilobytes: 512)
         let (s0, s1) = try makeShards()
@@ -85,9 +87,11 @@ final class WriteFailureTests: XCTestCase {
             ("match", ["match", example, "--synth", "subtractive", "--steps", "1", "--restarts", "1", "--out", full + "/m"]),
             ("evaluate", ["evaluate", "--synth", "subtractive", "--data", s0, "--count", "1", "--budget", "0.05", "--methods", "random",
                           "--out", full + "/e", "--quiet"]),
+            ("render --syx", ["render", "--syx", Self.bank, "--voice", "2", "--duration", "20", "--out", full + "/dx7.wav"]),
+            ("syx extract", ["syx", "extract", Self.bank, "--voice", "2", "--out", full + "/v.syx"]),
         ]
         for (name, arguments) in cases {
-            try fill(full, leaving: name == "match" || name == "evaluate" ? 0 : 64 * 1024)
+            try fill(full, leaving: name == "match" || name == "evaluate" || name == "syx extract" ? 0 : 64 * 1024)
             let result = try synthmatch(arguments)
             assertCleanFailure(result, mentions: [full, "No space left on device"])
             XCTAssertEqual(try entries(full), [], "\(name) left files behind")
@@ -110,6 +114,8 @@ final class WriteFailureTests: XCTestCase {
                 ["render", "--synth", "subtractive", "--out", target + "/x.wav"],
                 ["match", "Examples/none.wav", "--synth", "subtractive", "--out", target + "/m"],
                 ["evaluate", "--synth", "subtractive", "--data", s0, "--budget", "0.1", "--out", target + "/e"],
+                ["render", "--syx", Self.bank, "--out", target + "/dx7.wav"],
+                ["syx", "extract", Self.bank, "--voice", "1", "--out", target + "/v.syx"],
             ]
             for arguments in cases { assertCleanFailure(try synthmatch(arguments), mentions: [target, reason]) }
         }
@@ -190,6 +196,7 @@ final class WriteFailureTests: XCTestCase {
         XCTAssertEqual(mkfifo(fifo, 0o644), 0)
         for target in [fifo, "/dev/null"] {
             assertCleanFailure(try synthmatch(["render", "--synth", "subtractive", "--out", target]), mentions: [target, "not a regular file"])
+            assertCleanFailure(try synthmatch(["syx", "extract", Self.bank, "--voice", "1", "--out", target]), mentions: [target, "not a regular file"])
         }
         var info = stat()
         XCTAssertEqual(lstat(fifo, &info), 0)
