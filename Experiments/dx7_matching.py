@@ -110,7 +110,9 @@ with open(os.path.join(args.out, "roundtrip.csv"), "w", newline="") as fh:
     w = csv.writer(fh); w.writerow(["algorithm", "target", "match_wav_vs_target", "dexed_preset_syx_vs_target", "ratio"]); w.writerows(roundtrip_rows)
 ratios = np.array([r[4] for r in roundtrip_rows])
 summary.append(f"Dexed playing preset.syx vs match.wav, distance to the target: ratio median {np.median(ratios):.3f} "
-               f"(10/90%: {np.percentile(ratios, 10):.3f} {np.percentile(ratios, 90):.3f}); within 10%: {np.mean(np.abs(ratios - 1) <= 0.1) * 100:.0f}% of {len(ratios)}")
+               f"(10/90%: {np.percentile(ratios, 10):.3f} {np.percentile(ratios, 90):.3f}, max {ratios.max():.3f}); "
+               f"within 10% either way: {np.mean(np.abs(ratios - 1) <= 0.1) * 100:.0f}% of {len(ratios)}; "
+               f"no more than 10% farther: {np.mean(ratios <= 1.1) * 100:.0f}%")
 text = "\n".join(summary)
 open(os.path.join(args.out, "matching-summary.txt"), "w").write(text + "\n")
 print(text)
