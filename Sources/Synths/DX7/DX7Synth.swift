@@ -135,32 +135,41 @@ extension DX7Synth {
             }
         }
 
-        /// Gain of operator `op` at sample `i`: the level ramps linearly in the log domain across
-        /// each block (from 0 steps before the first), as the engine does.
+        /// Where sample `i` sits in its block: the block and the weight of the block's end level
+        /// (the level ramps linearly in the log domain across each block, from 0 steps before the
+        /// first, as the engine does).
         @inline(__always)
-        func level(_ op: Int, _ i: Int) -> (value: Double, block: Int, weight: Double) {
+        func position(_ i: Int) -> (block: Int, weight: Double) {
             let b = i / DX7Law.blockSize
-            let w = Double(i - b * DX7Law.blockSize + 1) / Double(DX7Law.blockSize)
-            let start = b == 0 ? 0 : envelopes[op][b - 1].v
-            return (start + (envelopes[op][b].v - start) * w, b, w)
+            return (b, Double(i - b * DX7Law.blockSize + 1) / Double(DX7Law.blockSize))
         }
 
         struct State {
             var output: [Double]
-            /// Per operator (row op, index 1...6): gain and phase argument (cycles) of every sample.
-            var gain: [[Double]], theta: [[Double]]
+            /// Per operator (row op, index 1...6): gain, phase argument (cycles) and output of every sample.
+            var gain: [[Double]], theta: [[Double]], y: [[Double]]
         }
 
         func forward(keep: Bool) -> State {
             let alg = synth.algorithm
-            var s = State(output: [Double](repeating: 0, count: n),
-                          gain: keep ? [[Double]](repeating: [Double](repeating: 0, count: n), count: 7) : [],
-                          theta: keep ? [[Double]](repeating: [Double](repeating: 0, count: n), count: 7) : [])
+            let rows = { keep ? [[Double]](repeating: [Double](repeating: 0, count: n), count: 7) : [] }
+            var s = State(output: [Double](repeating: 0, count: n), gain: rows(), theta: rows(), y: rows())
             var y = [Double](repeating: 0, count: 7)
             let (src, dst) = alg.feedback
             var past = (0.0, 0.0)   // the feedback source's outputs at n-2 and n-1
             let carriers = (1...6).map { alg.carriers.contains($0) }
+            // Within a block the level ramps linearly in the log domain, so the gain is a
+            // geometric sequence: one multiplication per sample instead of an exp2.
+            var gain = [Double](repeating: 0, count: 7), growth = [Double](repeating: 1, count: 7)
             for i in 0..<n {
+                if i % DX7Law.blockSize == 0 {
+                    let b = i / DX7Law.blockSize
+                    for op in 1...6 {
+                        let start = b == 0 ? 0 : envelopes[op][b - 1].v, end = envelopes[op][b].v
+                        gain[op] = Double.exp2(start / 256 - 14)
+                        growth[op] = Double.exp2((end - start) / (256 * Double(DX7Law.blockSize)))
+                    }
+                }
                 var sample = 0.0
                 for op in stride(from: 6, through: 1, by: -1) {
                     var m = 0.0
@@ -168,9 +177,10 @@ extension DX7Synth {
                     if op == dst { m += (past.0 + past.1) * feedback.value }
                     let x = Double(i) * increments[op]
                     let theta = (x - x.rounded(.down)) + m
-                    let g = Double.exp2(level(op, i).value / 256 - 14)
-                    y[op] = g * Double.sin(2 * Double.pi * theta)
-                    if keep { s.gain[op][i] = g; s.theta[op][i] = theta }
+                    gain[op] *= growth[op]
+                    let g = gain[op]
+                    y[op] = g * sinTwoPi(theta)
+                    if keep { s.gain[op][i] = g; s.theta[op][i] = theta; s.y[op][i] = y[op] }
                     if carriers[op - 1] { sample += y[op] / 2 }
                 }
                 past = (past.1, y[src])
@@ -197,14 +207,12 @@ extension DX7Synth {
                 pendingOne = pendingTwo; pendingTwo = 0
                 for op in 1...6 {
                     let gain = s.gain[op][i], theta = s.theta[op][i]
-                    let angle = 2 * Double.pi * theta
-                    let dGain = dyOp[op] * Double.sin(angle)
-                    let dTheta = dyOp[op] * gain * Double.cos(angle) * 2 * Double.pi
+                    let dGain = dyOp[op] * sinTwoPi(theta)
+                    let dTheta = dyOp[op] * gain * cosTwoPi(theta) * 2 * Double.pi
                     for j in alg.modulators[op] { dyOp[j] += dTheta }
                     if op == dst && i > 0 {
                         // m_dst[i] uses y_src[i-1] and y_src[i-2].
-                        let y1 = s.gain[src][i - 1] * Double.sin(2 * Double.pi * s.theta[src][i - 1])
-                        let y2 = i > 1 ? s.gain[src][i - 2] * Double.sin(2 * Double.pi * s.theta[src][i - 2]) : 0
+                        let y1 = s.y[src][i - 1], y2 = i > 1 ? s.y[src][i - 2] : 0
                         dFeedbackScale += dTheta * (y1 + y2)
                         pendingOne += dTheta * feedback.value
                         pendingTwo += dTheta * feedback.value
@@ -212,7 +220,7 @@ extension DX7Synth {
                     dIncrement[op] += dTheta * Double(i)
                     // Gain = 2^(level/256 - 14): dL/dlevel, spread over the block's two ends.
                     let dl = dGain * gain * Double.log(2) / 256
-                    let (_, b, w) = level(op, i)
+                    let (b, w) = position(i)
                     dLevel[op][b] += dl * w
                     if b > 0 { dLevel[op][b - 1] += dl * (1 - w) }
                 }
