@@ -295,9 +295,13 @@ public enum DatasetGenerator {
         guard !spec.banks.isEmpty else { throw DatasetError.invalid("--sampling dx7-banks needs --syx FILE...") }
         var voices: [SynthPreset] = [], total = 0
         for path in spec.banks {
+            // Only a regular file of at most 64 KiB is opened (a FIFO would block, a device never end).
+            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+            guard let attributes else { throw DatasetError.invalid("\(path): no such file") }
+            guard attributes[.type] as? FileAttributeType == .typeRegular else { throw DatasetError.invalid("\(path) is not a regular file") }
+            guard (attributes[.size] as? Int ?? .max) <= 65536 else { throw DatasetError.invalid("\(path) is larger than 64 KiB: not a DX7 voice or bank") }
             let data: Data
             do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw DatasetError.invalid("\(path): cannot be read") }
-            guard data.count <= 65536 else { throw DatasetError.invalid("\(path) is larger than 64 KiB: not a DX7 voice or bank") }
             let patches: [DX7Patch]
             do { patches = try DX7Sysex.decode([UInt8](data), context: path) } catch { throw DatasetError.invalid("\(error)") }
             total += patches.count

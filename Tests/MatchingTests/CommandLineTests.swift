@@ -88,6 +88,11 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(none.output.contains("uses algorithm 7"), none.output)
         let wrong = try run(["dataset", "generate", "--synth", "fm", "--syx", bank, "--count", "6", "--out", "c.h5"])
         XCTAssertTrue(wrong.output.contains("played by the dx7 modules"), wrong.output)
+        XCTAssertEqual(mkfifo(folder.appendingPathComponent("fifo.syx").path, 0o644), 0)
+        for (path, message) in [("fifo.syx", "is not a regular file"), ("none.syx", "no such file")] {
+            let bad = try run(["dataset", "generate", "--synth", "dx7-alg32", "--syx", path, "--count", "6", "--out", "c.h5"])
+            XCTAssertTrue(bad.output.contains(message), bad.output)
+        }
     }
 
     func testNoModelFoundNamesWhereItLookedAndBadTargetsAreClearErrors() throws {
