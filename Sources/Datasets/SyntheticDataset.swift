@@ -125,8 +125,6 @@ public enum DatasetGenerator {
         return rng.next()
     }
 
-    /// The presets usable for preset-jitter sampling.
-    static func presets(for synth: String) -> [SynthPreset] { SynthRegistry.presets(for: synth) }
 
     /// The file an unfinished run writes (renamed to `path` when complete; `--resume` reopens it).
     public static func partialPath(_ path: String) -> String {
@@ -150,7 +148,7 @@ public enum DatasetGenerator {
                                 progress: Bool = true) throws -> Double {
         try spec.validate()
         let synth = try SynthRegistry.make(spec.synth, sampleRate: spec.sampleRate)
-        let presets = spec.sampling == .banks ? try bankVoices(spec, synth: synth) : presets(for: spec.synth)
+        let presets = spec.sampling == .banks ? try bankVoices(spec, synth: synth) : SynthRegistry.presets(for: spec.synth)
         if spec.sampling == .presetJitter, presets.isEmpty { throw DatasetError.noPresets(spec.synth) }
         let range = range ?? 0..<spec.count
         precondition(range.lowerBound >= 0 && range.upperBound <= spec.count, "dataset: shard outside 0..<count")
@@ -295,15 +293,8 @@ public enum DatasetGenerator {
         guard !spec.banks.isEmpty else { throw DatasetError.invalid("--sampling dx7-banks needs --syx FILE...") }
         var voices: [SynthPreset] = [], total = 0
         for path in spec.banks {
-            // Only a regular file of at most 64 KiB is opened (a FIFO would block, a device never end).
-            let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-            guard let attributes else { throw DatasetError.invalid("\(path): no such file") }
-            guard attributes[.type] as? FileAttributeType == .typeRegular else { throw DatasetError.invalid("\(path) is not a regular file") }
-            guard (attributes[.size] as? Int ?? .max) <= 65536 else { throw DatasetError.invalid("\(path) is larger than 64 KiB: not a DX7 voice or bank") }
-            let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: path)) } catch { throw DatasetError.invalid("\(path): cannot be read") }
             let patches: [DX7Patch]
-            do { patches = try DX7Sysex.decode([UInt8](data), context: path) } catch { throw DatasetError.invalid("\(error)") }
+            do { patches = try SysexFile.read(path) } catch { throw DatasetError.invalid("\(error)") }
             total += patches.count
             for (i, patch) in patches.enumerated() where patch.algorithm == dx7.algorithm.number {
                 var values = DX7Synth.values(of: patch, note: 60).values

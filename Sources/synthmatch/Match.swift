@@ -96,19 +96,14 @@ struct Match: ParsableCommand {
         // A DX7 match is rounded to the DX7's integers, and what is kept (preset.json, match.wav,
         // preset.syx, the scores) is the rounded patch: what Dexed plays.
         var best = result.best.values, bestAudio = result.audio
-        var dx7: (patch: DX7Patch, note: Int, refined: Double, rounded: Double)?
+        var dx7: (patch: DX7Patch, note: Int, refined: Double)?
         if let voice = module as? DX7Synth {
-            let values = Dictionary(uniqueKeysWithValues: module.parameters.enumerated().map { ($1.name, $1.physical(Double(best[$0]))) })
             let name = String(((target as NSString).lastPathComponent as NSString).deletingPathExtension.uppercased().prefix(10))
-            let export = try voice.patch(from: values, name: name)
-            let rounded = DX7Synth.values(of: export.patch, note: export.note).values
-            for (p, spec) in module.parameters.enumerated() where spec.name != "f0" && spec.name != "note_off" {
-                if let v = rounded[spec.name] { best[p] = Float(spec.normalised(v)) }
-            }
+            let export = try voice.rounded(best, name: name)
+            best = export.controls
             let layout = module.layout(frameCount: 1)
             bestAudio = module.render(Controls<Float>(layout: layout, batchSize: 1, values: best), RenderRequest(sampleCount: notePart.count)).samples
-            dx7 = (export.patch, export.note, MatchMetrics.spectralDistance(result.audio, notePart, loss: options.loss),
-                   MatchMetrics.spectralDistance(bestAudio, notePart, loss: options.loss))
+            dx7 = (export.patch, export.note, MatchMetrics.spectralDistance(result.audio, notePart, loss: options.loss))
         }
         let metrics = MatchMetrics.measure(bestAudio, notePart, sampleRate: rate, loss: options.loss)
         let baseline = MatchMetrics.sineBaseline(target: notePart, f0: pitch.hz ?? 220, sampleRate: rate, loss: options.loss)
@@ -165,7 +160,7 @@ struct Match: ParsableCommand {
                      metrics.spectral, baseline, metrics.logSpectral, metrics.melCepstral))
         if let dx7 {
             print(String(format: "DX7 patch '%@' (algorithm %d) at MIDI note %d: rounded to the DX7's integers the spectral loss goes from %.4f to %.4f; preset.syx is a single voice Dexed loads (play it at note %d; %+.1f cents of fine tune are not in the voice)",
-                         dx7.patch.name, dx7.patch.algorithm, dx7.note, dx7.refined, dx7.rounded, dx7.note, key.cents))
+                         dx7.patch.name, dx7.patch.algorithm, dx7.note, dx7.refined, metrics.spectral, dx7.note, key.cents))
         }
         print(String(format: "wrote %@/preset.json, %@match.wav (%.2f s at %.0f Hz, gain %+.1f dB), refinement.csv", out, dx7 == nil ? "" : "preset.syx, ",
                      Double(wav.count) / outputRate, outputRate, preset.gain_db))

@@ -66,7 +66,7 @@ struct Render: ParsableCommand {
     func run() throws {
         try AtomicFile.checkWritable(out)
         if let syx {
-            let voices = try SysexFile.read(syx)
+            let voices = try readSysex(syx)
             let number = voice ?? 1
             guard number <= voices.count else { throw DX7Error.noSuchVoice(syx, voice: number, count: voices.count) }
             let rate = sampleRate ?? 44100, length = duration ?? 2, key = Int(note ?? 60)

@@ -16,7 +16,7 @@ struct Syx: ParsableCommand {
         var repair = false
 
         func run() throws {
-            let voices = try SysexFile.read(file, repair: repair)
+            let voices = try readSysex(file, repair: repair)
             print("\(file): \(voices.count == 1 ? "single voice" : "\(voices.count)-voice bank")")
             print(" #  name        alg fb  op1 .. op6 (coarse.fine level; F = fixed frequency)")
             for (i, v) in voices.enumerated() {
@@ -45,7 +45,7 @@ struct Syx: ParsableCommand {
 
         func run() throws {
             try AtomicFile.checkWritable(out)
-            let voices = try SysexFile.read(file, repair: repair)
+            let voices = try readSysex(file, repair: repair)
             guard voice <= voices.count else { throw DX7Error.noSuchVoice(file, voice: voice, count: voices.count) }
             try AtomicFile.write(Data(DX7Sysex.encodeVoice(voices[voice - 1], channel: channel - 1)), to: out)
             print("wrote \(out): voice \(voice) '\(voices[voice - 1].name)' of \(file)")
@@ -53,30 +53,16 @@ struct Syx: ParsableCommand {
     }
 }
 
-/// Reading a .syx the user named: a regular file of at most 64 KiB (a bank is 4104 bytes), then
-/// the checked decoding of `DX7Sysex`. Repairs are printed to stderr.
-enum SysexFile {
-    static func read(_ path: String, repair: Bool = false) throws -> [DX7Patch] {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else { throw CommandFailure("\(path): no such file") }
-        guard !isFolder.boolValue else { throw CommandFailure("\(path) is a folder, not a .syx file") }
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        guard attributes?[.type] as? FileAttributeType == .typeRegular else { throw CommandFailure("\(path) is not a regular file") }
-        guard let size = attributes?[.size] as? Int, size <= 65536 else {
-            throw CommandFailure("\(path) is larger than 64 KiB: not a DX7 voice (163 bytes) or bank (4104 bytes)")
-        }
-        guard let handle = FileHandle(forReadingAtPath: path) else { throw CommandFailure("\(path): cannot be read (permissions?)") }
-        defer { try? handle.close() }
-        let data = [UInt8]((try? handle.readToEnd()) ?? Data())
-        let name = (path as NSString).lastPathComponent
-        let report: ((String) -> Void)? = repair ? { FileHandle.standardError.write(Data("repaired: \($0)\n".utf8)) } : nil
-        do {
-            return try DX7Sysex.decode(data, context: name, repair: report)
-        } catch let error as DX7Error {
-            if case .valueOutOfRange = error, !repair { throw CommandFailure("\(error) (--repair reads it as Dexed does)") }
-            if case .badChecksum = error, !repair { throw CommandFailure("\(error) (--repair reads it anyway)") }
-            if case .notDX7(_, let reason) = error, reason.contains("unused bits"), !repair { throw CommandFailure("\(error) (--repair ignores them)") }
-            throw error
-        }
+/// A .syx the user named (`SysexFile`), with repairs printed to stderr and, for damage that
+/// `--repair` reads past, a hint that says so.
+func readSysex(_ path: String, repair: Bool = false) throws -> [DX7Patch] {
+    let report: ((String) -> Void)? = repair ? { FileHandle.standardError.write(Data("repaired: \($0)\n".utf8)) } : nil
+    do {
+        return try SysexFile.read(path, repair: report)
+    } catch let error as DX7Error {
+        if case .valueOutOfRange = error, !repair { throw CommandFailure("\(error) (--repair reads it as Dexed does)") }
+        if case .badChecksum = error, !repair { throw CommandFailure("\(error) (--repair reads it anyway)") }
+        if case .notDX7(_, let reason) = error, reason.contains("unused bits"), !repair { throw CommandFailure("\(error) (--repair ignores them)") }
+        throw error
     }
 }

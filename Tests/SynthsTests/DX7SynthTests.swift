@@ -65,7 +65,9 @@ final class DX7SynthTests: XCTestCase {
             }
             let (patch, note) = try synth.patch(from: values, name: "TEST \(v)")
             let engine = DX7Voice(patch, sampleRate: 16000).render(note: note, noteOff: 0.25, duration: 0.5)
-            let module = synth.render(try preset(synth, values), RenderRequest(sampleCount: 8000)).samples
+            let controls: Controls<Float> = try SynthPreset(family: "dx7", name: "test", module: synth.name, summary: "", values: values)
+                .controls(synth.layout(frameCount: 1))
+            let module = synth.render(controls, RenderRequest(sampleCount: 8000)).samples
             var diffs: [Double] = []
             for b in 1..<(8000 / 64) {
                 func level(_ x: [Float]) -> Double {
@@ -80,16 +82,6 @@ final class DX7SynthTests: XCTestCase {
             XCTAssertLessThan(median, 0.5, "voice \(v): median block level difference \(median) dB")
         }
         print("dx7 module vs engine emulation: worst median block level difference \(worstMedian) dB")
-    }
-
-    func preset(_ synth: DX7Synth, _ values: [String: Double]) throws -> Controls<Float> {
-        let layout = synth.layout(frameCount: 1)
-        var c = Controls<Float>(defaultsFor: layout, batchSize: 1)
-        for (k, v) in values {
-            let p = try XCTUnwrap(layout.index(of: k), k)
-            c.set(item: 0, parameter: p, to: Float(layout.parameters[p].normalised(v)))
-        }
-        return c
     }
 
     func testExportRoundsToTheNearestDX7Settings() throws {

@@ -93,4 +93,17 @@ extension DX7Synth {
         }
         return (patch, note)
     }
+
+    /// The patch one item's normalised `controls` round to, and those controls with every DX7
+    /// setting rounded (f0 and the key release kept): what Dexed plays, for re-scoring a match.
+    public func rounded(_ controls: [Float], name: String) throws -> (patch: DX7Patch, note: Int, controls: [Float]) {
+        let values = Dictionary(uniqueKeysWithValues: parameters.enumerated().map { ($1.name, $1.physical(Double(controls[$0]))) })
+        let (patch, note) = try patch(from: values, name: name)
+        let integers = Self.values(of: patch, note: note).values
+        var rounded = controls
+        for (p, spec) in parameters.enumerated() where spec.name != "f0" && spec.name != "note_off" {
+            if let v = integers[spec.name] { rounded[p] = Float(spec.normalised(v)) }
+        }
+        return (patch, note, rounded)
+    }
 }
