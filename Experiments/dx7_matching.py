@@ -28,6 +28,8 @@ import numpy as np
 import soundfile
 from dexed import DexedSynth, Patch
 
+import dx7_voices
+
 root = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 binary = os.path.join(root, ".build", "release", "synthmatch")
 parser = argparse.ArgumentParser()
@@ -45,14 +47,7 @@ work = tempfile.mkdtemp(prefix="dx7-matching-")
 
 
 def modelled_voice(algorithm):
-    data = []
-    for op in range(6):
-        rates = [rng.randint(40, 99) for _ in range(4)]
-        levels = [99, rng.randint(50, 99), rng.randint(0, 99), 0]
-        data += rates + levels + [39, 0, 0, 0, 0, 0, 0, 0, rng.randint(50, 99), 0, rng.randint(0, 4), rng.choice([0, 0, 0, 50]), rng.randint(4, 10)]
-    data += [99] * 4 + [50] * 4 + [algorithm - 1, rng.randint(0, 7), 1, 35, 0, 0, 0, 0, 0, 0, 24]
-    data += [ord(c) for c in f"RANDOM {rng.randint(100, 999)}"]
-    return Patch.from_sysex(bytes(data) + b"\x3f")
+    return dx7_voices.modelled_voice(rng, algorithm)
 
 
 def distance(a, b):

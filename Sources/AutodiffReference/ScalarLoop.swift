@@ -73,6 +73,8 @@ func physical(_ u: Double, _ spec: ParameterSpec) -> Double {
         let d = 2 * u - 1
         if d < 0 { return lo + (hi - lo) / 2 * (1 - pow(-d, 1 / c)) }
         return lo + (hi - lo) / 2 * (pow(d, 1 / c) + 1)
+    case .categorical:
+        return lo + withoutDerivative(at: min((u * (hi - lo + 1)).rounded(.down), hi - lo))
     }
 }
 

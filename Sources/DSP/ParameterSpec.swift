@@ -13,6 +13,11 @@ public enum ParameterScale: Sendable, Hashable, Codable {
     /// torchsynth's symmetric curve around the range centre:
     /// `d = 2u - 1`, `v = min + (max - min)/2 * (sign(d) |d|^(1/curve) + 1)`.
     case symmetricCurve(Double)
+    /// A choice among the integers `min...max` (a DX7 algorithm): [0, 1] is cut into equal
+    /// bins, one per choice, so a uniform draw is a uniform choice, and a choice's normalised
+    /// value is its bin's centre. A step function: its derivative is 0, so gradient methods
+    /// never move it (each start keeps its own); the estimator classifies it instead.
+    case categorical
 }
 
 /// Whether a parameter has one value per note or one per control frame.
@@ -43,6 +48,10 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
                 scale: ParameterScale = .linear, rate: ParameterRate = .global,
                 defaultNormalised: Double = 0.5, meaning: String = "") {
         precondition(range.lowerBound < range.upperBound, "\(name): empty range")
+        if case .categorical = scale {
+            precondition(range.lowerBound.rounded() == range.lowerBound && range.upperBound.rounded() == range.upperBound && range.upperBound - range.lowerBound < 4096,
+                         "\(name): a categorical range runs between integers")
+        }
         if case .logarithmic = scale { precondition(range.lowerBound > 0, "\(name): log scale needs a positive range") }
         self.name = name
         self.unit = unit
@@ -63,6 +72,20 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
 
     /// The physical value a fresh preset starts from.
     public var defaultValue: Double { physical(defaultNormalised) }
+
+    /// How many choices a categorical parameter has (nil for a continuous one).
+    public var choiceCount: Int? {
+        if case .categorical = scale { return Int(maximum - minimum) + 1 }
+        return nil
+    }
+
+    /// The 0-based choice of normalised `u` for a categorical parameter.
+    @inlinable
+    public func choice(_ u: Double) -> Int {
+        let count = Int(maximum - minimum) + 1
+        guard u.isFinite else { return 0 }
+        return Swift.min(Swift.max(Int((u * Double(count)).rounded(.down)), 0), count - 1)
+    }
 
     public static func == (a: ParameterSpec, b: ParameterSpec) -> Bool {
         a.name == b.name && a.unit == b.unit && a.minimum == b.minimum && a.maximum == b.maximum
@@ -100,6 +123,10 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
             let s: T = d < 0 ? -1 : 1
             let slope = (hi - lo) * e * T.pow(Swift.max(abs(d), T(1e-12)), e - 1)
             return (lo + (hi - lo) / 2 * (s * T.pow(abs(d), e) + 1), slope)
+        case .categorical:
+            let count = maximum - minimum + 1
+            let k = Swift.min((u * T(count)).rounded(.down), T(count - 1))
+            return (lo + k, 0)
         }
     }
 
@@ -120,6 +147,8 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
             let x = 2 * (v - minimum) / (maximum - minimum) - 1
             let d = (x < 0 ? -1.0 : 1.0) * Double.pow(abs(x), c)
             return (d + 1) / 2
+        case .categorical:
+            return ((v - minimum).rounded() + 0.5) / (maximum - minimum + 1)
         }
     }
 
@@ -129,7 +158,7 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
 
 /// The one file schema of a parameter, shared by datasets (`parameters` attribute), model
 /// checkpoints and preset files: `{"name", "unit", "min", "max", "scale", "rate"}` with scale
-/// `linear`, `log`, `curve:C` or `symmetric-curve:C`, plus `"value"` (the physical value) in a
+/// `linear`, `log`, `curve:C`, `symmetric-curve:C` or `categorical`, plus `"value"` (the physical value) in a
 /// preset. h5py and json readers see plain strings and numbers; `spec` turns it back into a
 /// `ParameterSpec`.
 public struct ParameterDescription: Sendable, Hashable, Codable {
@@ -156,6 +185,7 @@ public struct ParameterDescription: Sendable, Hashable, Codable {
         case .logarithmic: scale = "log"
         case .curve(let c): scale = "curve:\(c)"
         case .symmetricCurve(let c): scale = "symmetric-curve:\(c)"
+        case .categorical: scale = "categorical"
         }
         rate = s.rate.rawValue
     }
@@ -167,6 +197,10 @@ public struct ParameterDescription: Sendable, Hashable, Codable {
         let parsed: ParameterScale
         if scale == "linear" { parsed = .linear }
         else if scale == "log" { guard min > 0 else { return nil }; parsed = .logarithmic }
+        else if scale == "categorical" {
+            guard min.rounded() == min, max.rounded() == max, max - min < 4096 else { return nil }
+            parsed = .categorical
+        }
         else if scale.hasPrefix("curve:"), let c = Double(scale.dropFirst(6)), c.isFinite, c > 0 { parsed = .curve(c) }
         else if scale.hasPrefix("symmetric-curve:"), let c = Double(scale.dropFirst(16)), c.isFinite, c > 0 { parsed = .symmetricCurve(c) }
         else { return nil }

@@ -286,7 +286,8 @@ public enum DatasetGenerator {
             + (spec.banks.isEmpty ? "" : "|" + spec.banks.joined(separator: ","))
     }
 
-    /// The voices of `spec.banks` the module plays (those of its algorithm), as presets of the
+    /// The voices of `spec.banks` the module plays (all for `dx7`, those of its algorithm for
+    /// `dx7-algN`), as presets of the
     /// module's physical values; settings the module does not model are left out.
     static func bankVoices(_ spec: DatasetSpec, synth: any Synth) throws -> [SynthPreset] {
         guard let dx7 = synth as? DX7Synth else { throw DatasetError.invalid("--syx banks are played by the dx7 modules (dx7, dx7-alg1...dx7-alg32), not \(spec.synth)") }
@@ -296,9 +297,10 @@ public enum DatasetGenerator {
             let patches: [DX7Patch]
             do { patches = try SysexFile.read(path) } catch { throw DatasetError.invalid("\(error)") }
             total += patches.count
-            for (i, patch) in patches.enumerated() where patch.algorithm == dx7.algorithm.number {
+            for (i, patch) in patches.enumerated() where dx7.choosesAlgorithm || patch.algorithm == dx7.algorithm.number {
                 var values = DX7Synth.values(of: patch, note: 60).values
                 values["f0"] = nil
+                if !dx7.choosesAlgorithm { values["algorithm"] = nil }
                 voices.append(SynthPreset(family: "dx7", name: "\(path)#\(i + 1)", module: spec.synth, summary: patch.name, values: values))
             }
         }

@@ -76,7 +76,8 @@ public struct ParameterEstimator: Sendable {
         self.sampleCount = sampleCount
         self.configuration = configuration
         featureShape = (logMel.frameCount, logMel.melCount)
-        network = try Sequential(input: [1, logMel.frameCount, logMel.melCount], configuration.layers(outputs: parameters.count))
+        network = try Sequential(input: [1, logMel.frameCount, logMel.melCount],
+                                 configuration.layers(outputs: parameters.reduce(0) { $0 + ($1.choiceCount ?? 1) }))
         weights = network.initialWeights(seed: seed).map { Float($0) }
         featureMean = 0
         featureDeviation = 1
@@ -102,10 +103,81 @@ public struct ParameterEstimator: Sendable {
     /// A fresh workspace (FFTW plans are cached, so this is cheap next to a batch).
     func makeLogMel() -> LogMel { LogMel(sampleRate: sampleRate, sampleCount: sampleCount, hopSize: LogMel.hopSize(forSampleCount: sampleCount))! }
 
-    /// Normalised parameter estimates for a batch of audio (`sampleCount` samples each).
+    /// Normalised parameter estimates for a batch of audio (`sampleCount` samples each); a
+    /// categorical parameter takes its likeliest choice.
     public func predict(_ audio: AudioBatch<Float>) -> Controls<Float> {
-        let y = network(features(audio), weights: weights)
-        return Controls(layout: layout, batchSize: audio.batchSize, values: y.values)
+        controls(fromOutputs: network(features(audio), weights: weights).values, batchSize: audio.batchSize)
+    }
+
+    /// The network's outputs: one per continuous parameter, one score per choice of a
+    /// categorical one (a one-of-N code trained by squared error: Brier's score), in order.
+    public var outputCount: Int { parameters.reduce(0) { $0 + ($1.choiceCount ?? 1) } }
+    var hasChoices: Bool { parameters.contains { $0.choiceCount != nil } }
+    /// Per output: whether it scores a choice.
+    var choiceOutputs: [Bool] { parameters.flatMap { spec in spec.choiceCount.map { [Bool](repeating: true, count: $0) } ?? [false] } }
+
+    /// What the network should output for normalised parameters `params` (`batchSize` items):
+    /// continuous values as they are, each choice as its one-of-N code.
+    public func outputTargets(_ params: [Float], batchSize: Int) -> [Float] {
+        guard hasChoices else { return params }
+        var out: [Float] = []
+        out.reserveCapacity(batchSize * outputCount)
+        for b in 0..<batchSize {
+            for (q, spec) in parameters.enumerated() {
+                let u = params[b * parameters.count + q]
+                if let count = spec.choiceCount {
+                    let k = spec.choice(Double(u))
+                    for c in 0..<count { out.append(c == k ? 1 : 0) }
+                } else {
+                    out.append(u)
+                }
+            }
+        }
+        return out
+    }
+
+    /// Normalised controls from network outputs: a categorical parameter takes its best-scored
+    /// choice (the centre of that choice's bin).
+    public func controls(fromOutputs outputs: [Float], batchSize: Int) -> Controls<Float> {
+        guard hasChoices else { return Controls(layout: layout, batchSize: batchSize, values: outputs) }
+        var values: [Float] = []
+        values.reserveCapacity(batchSize * parameters.count)
+        for b in 0..<batchSize {
+            var o = b * outputCount
+            for spec in parameters {
+                if let count = spec.choiceCount {
+                    let scores = outputs[o..<(o + count)]
+                    let k = scores.indices.max { scores[$0] < scores[$1] }! - o
+                    values.append(Float((Double(k) + 0.5) / Double(count)))
+                    o += count
+                } else {
+                    values.append(outputs[o]); o += 1
+                }
+            }
+        }
+        return Controls(layout: layout, batchSize: batchSize, values: values)
+    }
+
+    /// Gradient with respect to the outputs from one with respect to the controls: continuous
+    /// parameters pass through; a choice has none (its bin is flat).
+    func outputGradient(fromControls d: [Float], batchSize: Int) -> [Float] {
+        guard hasChoices else { return d }
+        var out = [Float](repeating: 0, count: batchSize * outputCount)
+        for b in 0..<batchSize {
+            var o = b * outputCount
+            for (q, spec) in parameters.enumerated() {
+                if let count = spec.choiceCount { o += count } else { out[o] = d[b * parameters.count + q]; o += 1 }
+            }
+        }
+        return out
+    }
+
+    /// One item's choices of categorical parameter `q`, likeliest first, with their scores.
+    public func rankedChoices(_ audio: [Float], parameter q: Int) -> [(choice: Int, score: Float)] {
+        guard let count = parameters[q].choiceCount else { return [] }
+        let outputs = network(features(AudioBatch(batchSize: 1, sampleCount: sampleCount, samples: fitted(audio))), weights: weights).values
+        let o = parameters[..<q].reduce(0) { $0 + ($1.choiceCount ?? 1) }
+        return (0..<count).map { ($0, outputs[o + $0]) }.sorted { $0.score > $1.score }
     }
 
     /// A recording made to the model's length (`MonoAudio.fitted`).

@@ -151,28 +151,39 @@ public final class EstimatorTrainer {
         var dPrediction = [Float](repeating: 0, count: prediction.values.count)
         var parameterLoss: Double?, spectralLoss: Double?
 
-        // Parameter loss: mean over labelled items and parameters of (y - p)^2.
+        // Parameter loss: mean over labelled items and parameters of (y - p)^2; a categorical
+        // parameter counts as one parameter scored by the cross-entropy of its choices' scores
+        // against its one-of-N code (squared error on a one-of-32 code barely moved them).
         let parameterScale = options.stage == .parameter ? 1.0 : options.parameterWeight
         if parameterScale > 0 || options.stage == .parameter {
             var sum = 0.0
-            let scale = Float(2 * parameterScale / Double(labelled * p))
-            for i in 0..<(labelled * p) {
-                let e = prediction.values[i] - params[i]
-                sum += Double(e * e)
-                dPrediction[i] += scale * e
+            let o = estimator.outputCount
+            let targets = estimator.outputTargets(Array(params[0..<(labelled * p)]), batchSize: labelled)
+            let isChoice = estimator.choiceOutputs
+            let scale = Float(parameterScale / Double(labelled * p))
+            for i in 0..<(labelled * o) {
+                let y = prediction.values[i], t = targets[i]
+                if isChoice[i % o] {
+                    let c = Swift.min(Swift.max(y, 1e-7), 1 - 1e-7)
+                    sum -= Double(t * log(c) + (1 - t) * log(1 - c))
+                    dPrediction[i] += scale * (y - t) / (c * (1 - c))
+                } else {
+                    sum += Double((y - t) * (y - t))
+                    dPrediction[i] += scale * 2 * (y - t)
+                }
             }
             parameterLoss = sum / Double(labelled * p)
         }
         if options.stage == .spectral {
-            let controls = Controls(layout: estimator.layout, batchSize: batch, values: prediction.values)
+            let controls = estimator.controls(fromOutputs: prediction.values, batchSize: batch)
             let (rendered, synthPullback) = synth.valueWithPullback(controls, RenderRequest(sampleCount: n))
             let (values, dAudio) = loss.valuesWithGradient(rendered, input)
             spectralLoss = values.reduce(0.0) { $0 + Double($1) } / Double(batch)
             var dAudioMean = dAudio
             let inverseBatch = 1 / Float(batch)
             for i in dAudioMean.samples.indices { dAudioMean.samples[i] *= inverseBatch }
-            let dControls = synthPullback(dAudioMean)
-            for i in dPrediction.indices { dPrediction[i] += dControls.values[i] }
+            let dOutputs = estimator.outputGradient(fromControls: synthPullback(dAudioMean).values, batchSize: batch)
+            for i in dPrediction.indices { dPrediction[i] += dOutputs[i] }
         }
         let gradient = pullback(Tensor(shape: prediction.shape, values: dPrediction)).weights
         // A non-finite gradient (a synth or loss overflowing on some extreme prediction) skips

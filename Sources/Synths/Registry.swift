@@ -108,9 +108,9 @@ public enum SynthRegistry {
               presets: FMSynth.ddx7Presets(on: "ddx7-flute")) {
             FMSynth(sampleRate: $0, algorithm: 16, fixedRatios: [1, 1, 1, 2, 2, 1.5], name: "ddx7-flute")
         },
-        Entry(name: "dx7", summary: "a DX7 voice as Dexed plays it, settings relaxed to reals (levels, rates 0...99, ratios, detune, feedback); algorithm 1; dx7-alg1...dx7-alg32 pick the algorithm",
+        Entry(name: "dx7", summary: "a DX7 voice as Dexed plays it, settings relaxed to reals (levels, rates 0...99, ratios, detune, feedback) and the algorithm a choice; dx7-alg1...dx7-alg32 fix the algorithm",
               variants: DX7Synth.algorithmVariants) {
-            DX7Synth(sampleRate: $0, algorithm: 1, name: "dx7")
+            DX7Synth(sampleRate: $0, algorithm: 1, choosesAlgorithm: true, name: "dx7")
         },
     ]
 

@@ -184,6 +184,10 @@ struct Match: ParsableCommand {
 
     /// A target as read, its analysis at `rate`, and the kept note at `rate`.
     func readNote(_ path: String, rate: Double) throws -> (MonoAudio, NoteAnalysis, [Float]) {
+        try Self.readNote(path, rate: rate, maxDuration: maxDuration)
+    }
+
+    static func readNote(_ path: String, rate: Double, maxDuration: Double) throws -> (MonoAudio, NoteAnalysis, [Float]) {
         let limit = maxDuration + Self.leadingSilence
         let original = try AudioFile.read(path, maxSeconds: limit)
         if let total = AudioFile.declaredSeconds(path), total > limit {

@@ -32,6 +32,7 @@ struct Synths: ParsableCommand {
                 case .logarithmic: scale = "log"
                 case .curve(let c): scale = String(format: "curve %.3g", c)
                 case .symmetricCurve(let c): scale = String(format: "symmetric curve %.3g", c)
+                case .categorical: scale = "choice"
                 }
                 let value = String(format: "%.4g", s.defaultValue) + unit
                 print("  \(pad(s.name, 18)) \(pad(s.rate == .global ? "global" : "per frame", 9)) \(pad("\(s.minimum)...\(s.maximum)\(unit)", 24)) \(pad(scale, 10)) default \(pad(value, 10)) \(s.meaning)")

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Synths
 import XCTest
 
 /// The `synthmatch` executable as a user runs it: built next to the test bundle by
@@ -93,6 +94,43 @@ final class CommandLineTests: XCTestCase {
             let bad = try run(["dataset", "generate", "--synth", "dx7-alg32", "--syx", path, "--count", "6", "--out", "c.h5"])
             XCTAssertTrue(bad.output.contains(message), bad.output)
         }
+    }
+
+    /// The dx7 module proper: a dataset of every algorithm from a bank, a model, its estimates
+    /// (the algorithm ranked) and a match whose preset.syx plays the chosen algorithm.
+    func testDX7EstimatorFromBankToEstimatesAndMatch() throws {
+        let bank = Self.repository.appendingPathComponent("Tests/SynthsTests/Fixtures/dx7/random-bank.syx").path
+        let data = try run(["dataset", "generate", "--synth", "dx7", "--sampling", "dx7-banks", "--syx", bank, "--count", "40",
+                            "--duration", "0.128", "--out", "d.h5", "--quiet"])
+        XCTAssertEqual(data.status, 0, data.output)
+        let train = try run(["train", "--synth", "dx7", "--data", "d.h5", "--steps", "2", "--out", "dx7.h5", "--quiet"])
+        XCTAssertEqual(train.status, 0, train.output)
+        let target = try run(["render", "--syx", bank, "--voice", "3", "--note", "60", "--duration", "0.5", "--hold", "0.3",
+                              "--sample-rate", "16000", "--out", "t.wav"])
+        XCTAssertEqual(target.status, 0, target.output)
+        try Data("not audio".utf8).write(to: folder.appendingPathComponent("bad.wav"))
+        let estimate = try run(["estimate", "t.wav", "bad.wav", "--synth", "dx7", "--model", "dx7.h5", "--out", "e.csv"])
+        XCTAssertEqual(estimate.status, 0, estimate.output)
+        XCTAssertTrue(estimate.output.contains("skipping bad.wav"), estimate.output)
+        let lines = try String(contentsOf: folder.appendingPathComponent("e.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(lines.count, 2)
+        let header = lines[0].split(separator: ","), row = lines[1].split(separator: ",", omittingEmptySubsequences: false)
+        XCTAssertEqual(header.last, "algorithm_ranked")
+        XCTAssertEqual(header.count, row.count)
+        let ranked = row.last!.split(separator: " ")
+        XCTAssertEqual(ranked.count, 3)
+        let algorithms = ranked.map { Int($0.split(separator: ":")[0])! }
+        XCTAssertTrue(algorithms.allSatisfy { (1...32).contains($0) })
+        XCTAssertEqual(Double(row[header.firstIndex(of: "algorithm")!]), Double(algorithms[0]))
+        let wrong = try run(["estimate", "t.wav", "--synth", "fm", "--model", "dx7.h5", "--out", "e.csv"])
+        XCTAssertTrue(wrong.output.contains("is a model for dx7"), wrong.output)
+
+        let match = try run(["match", "t.wav", "--synth", "dx7", "--model", "dx7.h5", "--steps", "3", "--out", "m"])
+        XCTAssertEqual(match.status, 0, match.output)
+        let preset = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("m/preset.json"))) as! [String: Any]
+        let chosen = (preset["parameters"] as! [[String: Any]]).first { $0["name"] as? String == "algorithm" }!["value"] as! Double
+        let voice = try DX7Sysex.decode([UInt8](Data(contentsOf: folder.appendingPathComponent("m/preset.syx"))), context: "m")[0]
+        XCTAssertEqual(Double(voice.algorithm), chosen)
     }
 
     func testNoModelFoundNamesWhereItLookedAndBadTargetsAreClearErrors() throws {

@@ -56,6 +56,8 @@ final class FuzzTests: XCTestCase {
         let r = try runner.synthmatch(["dataset", "merge", path("train.h5"), path("s0.h5"), path("s1.h5")])
         XCTAssertEqual(r.status, 0, r.output)
         try Data(DX7Sysex.encodeBank([DX7Patch(name: "FUZZ")])).write(to: URL(fileURLWithPath: path("bank.syx")))
+        let model = try runner.synthmatch(["train", "--synth", "subtractive", "--data", path("train.h5"), "--steps", "1", "--out", path("model.h5"), "--quiet"])
+        XCTAssertEqual(model.status, 0, model.output)
         return [
             "syx list": [path("bank.syx")],
             "syx extract": [path("bank.syx"), "--voice", "1", "--out", path("v.syx")],
@@ -68,6 +70,7 @@ final class FuzzTests: XCTestCase {
             "dataset merge": [path("m.h5"), path("s0.h5"), path("s1.h5")],
             "train": ["--synth", "subtractive", "--data", path("train.h5"), "--steps", "1", "--spectral-steps", "0", "--out", path("t.h5"), "--quiet"],
             "match": [path("a.wav"), "--synth", "subtractive", "--no-model", "--steps", "1", "--restarts", "1", "--out", path("mt")],
+            "estimate": [path("a.wav"), "--synth", "subtractive", "--model", path("model.h5"), "--out", path("est.csv")],
             "evaluate": ["--synth", "subtractive", "--data", path("train.h5"), "--count", "1", "--budget", "0.05", "--methods", "random", "--out", path("e"), "--quiet"],
         ]
     }

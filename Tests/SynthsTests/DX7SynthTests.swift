@@ -111,3 +111,41 @@ final class DX7SynthTests: XCTestCase {
         XCTAssertEqual(back.values["f0"]!, 440, accuracy: 0.01)
     }
 }
+
+/// The `dx7` module proper: the algorithm is a categorical parameter.
+final class DX7ChoosesAlgorithmTests: XCTestCase {
+    func testEachChoicePlaysAsTheFixedAlgorithmModuleWithTheSameGradients() throws {
+        let any = try XCTUnwrap(try SynthRegistry.make("dx7") as? DX7Synth)
+        XCTAssertTrue(any.choosesAlgorithm)
+        XCTAssertEqual(any.parameters.last?.name, "algorithm")
+        XCTAssertEqual(any.parameters.count, DX7Synth(algorithm: 1).parameters.count + 1)
+        for (algorithm, seed) in [(1, UInt64(11)), (4, 12), (17, 13), (32, 14)] {
+            let fixed = DX7Synth(sampleRate: 16000, algorithm: algorithm)
+            var c = GradientCheck.randomControls(layout: fixed.layout(frameCount: 1), batchSize: 1, seed: seed)
+            c.set(item: 0, parameter: 1, to: 0.5)
+            var values = c.values
+            values.append(any.parameters.last!.normalised(Double(algorithm)))
+            let chosen = Controls<Double>(layout: any.layout(frameCount: 1), batchSize: 1, values: values)
+            let request = RenderRequest(sampleCount: 1500)
+            let (a, pullA) = fixed.valueWithPullback(c, request)
+            let (b, pullB) = any.valueWithPullback(chosen, request)
+            XCTAssertEqual(a.samples, b.samples, "algorithm \(algorithm)")
+            let gA = pullA(a).values, gB = pullB(b).values
+            XCTAssertEqual(Array(gB.dropLast()), gA, "algorithm \(algorithm)")
+            XCTAssertEqual(gB.last, 0, "a choice has no gradient")
+        }
+        // Exported with the chosen algorithm.
+        var physical = Dictionary(uniqueKeysWithValues: any.parameters.map { ($0.name, $0.defaultValue) })
+        physical["algorithm"] = 22
+        XCTAssertEqual(try any.patch(from: physical, name: "CHOICE").patch.algorithm, 22)
+        physical["algorithm"] = nil
+        XCTAssertThrowsError(try any.patch(from: physical, name: "CHOICE"))
+        // The gradient test of every other parameter, on the module that chooses.
+        var c = GradientCheck.randomControls(layout: any.layout(frameCount: 1), batchSize: 1, seed: 21)
+        c.set(item: 0, parameter: any.parameters.count - 1, to: any.parameters.last!.normalised(7))
+        c.set(item: 0, parameter: 2, to: any.parameters[2].normalised(0.0913))
+        let report = GradientCheck.check(synth: any, controls: c, request: RenderRequest(sampleCount: 2000),
+                                         coordinates: Array(0..<any.parameters.count), step: 1e-7)
+        XCTAssertLessThan(report.relativeError, 1e-4, "\(report)")
+    }
+}

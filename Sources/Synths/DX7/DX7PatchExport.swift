@@ -16,6 +16,7 @@ extension DX7Synth {
         let f0 = frequency(ofNote: key)
         v["f0"] = min(max(f0, f0Range.lowerBound), f0Range.upperBound)
         v["feedback"] = Double(patch.value("feedback"))
+        v["algorithm"] = Double(patch.algorithm)
         for op in 1...6 {
             let p = { (name: String) in patch.value(name, operator: op) }
             v["op\(op)_output_level"] = Double(p("output_level"))
@@ -65,7 +66,12 @@ extension DX7Synth {
             guard let x = values[key], x.isFinite else { throw SynthError.unknownParameter(key, synth: self.name) }
             return min(max(Int(x.rounded()), range.lowerBound), range.upperBound)
         }
-        try patch.set("algorithm", to: algorithm.number - 1)
+        var number = algorithm.number
+        if choosesAlgorithm {
+            guard let a = values["algorithm"], a.isFinite else { throw SynthError.unknownParameter("algorithm", synth: self.name) }
+            number = min(max(Int(a.rounded()), 1), 32)
+        }
+        try patch.set("algorithm", to: number - 1)
         try patch.set("feedback", to: rounded("feedback", 0...7))
         for i in 1...4 { try patch.set("pitch_level\(i)", to: 50); try patch.set("pitch_rate\(i)", to: 99) }
         try patch.set("lfo_speed", to: 35)

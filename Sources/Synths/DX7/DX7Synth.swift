@@ -12,12 +12,19 @@ import RealModule
 /// keyboard level and rate scaling, velocity sensitivity, amplitude-modulation sensitivity,
 /// fixed-frequency mode, the pitch EG and the LFO.
 ///
+/// The `dx7` module proper chooses the algorithm per note as well (`choosesAlgorithm`: a
+/// categorical `algorithm` parameter, last in the list): the estimator classifies it and the
+/// refinement keeps each start's algorithm (a choice has no gradient); `dx7-algN` fix it.
+///
 /// The forward pass and the exact adjoint run in float64 per item (phases multiply f0 by the
 /// sample index; the envelope carries its Jacobian forward, `DX7ContinuousEnvelope`).
 public struct DX7Synth: Synth {
     public let name: String
     public let sampleRate: Double
+    /// The algorithm (the default one when `choosesAlgorithm`).
     public let algorithm: DX7Algorithm
+    /// Whether the algorithm is a parameter (`algorithm`, 1...32, categorical) instead of fixed.
+    public let choosesAlgorithm: Bool
     public let parameters: [ParameterSpec]
 
     public static let f0Range: ClosedRange<Double> = 20...4000
@@ -36,8 +43,9 @@ public struct DX7Synth: Synth {
         return DX7Synth(sampleRate: sampleRate, algorithm: n)
     }
 
-    public init(sampleRate: Double = 16000, algorithm: Int = 1, name: String? = nil) {
+    public init(sampleRate: Double = 16000, algorithm: Int = 1, choosesAlgorithm: Bool = false, name: String? = nil) {
         self.algorithm = DX7Algorithm.number(algorithm)
+        self.choosesAlgorithm = choosesAlgorithm
         self.name = name ?? "dx7-alg\(algorithm)"
         self.sampleRate = sampleRate
         var specs = [
@@ -61,7 +69,18 @@ public struct DX7Synth: Synth {
                 specs.append(ParameterSpec("op\(op)_level\(i + 1)", range: 0...99, default: l, meaning: "operator \(op) EG level \(i + 1) 0...99"))
             }
         }
+        if choosesAlgorithm {
+            specs.append(ParameterSpec("algorithm", range: 1...32, scale: .categorical, default: Double(algorithm),
+                                       meaning: "DX7 algorithm 1...32 (a choice: classified by the estimator, kept by the refinement)"))
+        }
         parameters = specs
+    }
+
+    /// The algorithm of one item: its `algorithm` control, or the module's fixed one.
+    func algorithm(physical: [Double]) -> DX7Algorithm {
+        let a = physical[parameters.count - 1]
+        guard choosesAlgorithm, a.isFinite else { return algorithm }
+        return DX7Algorithm.number(min(max(Int(a), 1), 32))
     }
 
     @_specialize(where T == Float)
@@ -90,6 +109,7 @@ extension DX7Synth {
     /// Everything one note's render and adjoint need, in float64.
     struct Voice {
         let synth: DX7Synth
+        let algorithm: DX7Algorithm
         let n: Int
         let physical: [Double], slope: [Double]
         /// Phase increment (cycles per sample) of each operator, index 1...6.
@@ -105,8 +125,9 @@ extension DX7Synth {
             self.synth = synth
             n = sampleCount
             (physical, slope) = globalValues(synth.parameters, controls, item: b)
+            algorithm = synth.algorithm(physical: physical)
             let f0 = physical[0], log2f0 = Double.log2(f0)
-            feedback = DX7Relaxation.feedbackScale(physical[1], algorithm: synth.algorithm.number)
+            feedback = DX7Relaxation.feedbackScale(physical[1], algorithm: algorithm.number)
             var noteOff = Dual(physical[2]); noteOff.d[Self.tangentNoteOff] = 1
             let blocks = (n + DX7Law.blockSize - 1) / DX7Law.blockSize
             for op in 1...6 {
@@ -151,7 +172,7 @@ extension DX7Synth {
         }
 
         func forward(keep: Bool) -> State {
-            let alg = synth.algorithm
+            let alg = algorithm
             let rows = { keep ? [[Double]](repeating: [Double](repeating: 0, count: n), count: 7) : [] }
             var s = State(output: [Double](repeating: 0, count: n), gain: rows(), theta: rows(), y: rows())
             var y = [Double](repeating: 0, count: 7)
@@ -192,7 +213,7 @@ extension DX7Synth {
         /// dL/d(normalised parameters) for dL/d(output) `dy`, accumulated into `g`.
         func backward<T: SynthScalar>(_ dy: UnsafeMutablePointer<T>, into g: UnsafeMutablePointer<T>) {
             let s = forward(keep: true)
-            let alg = synth.algorithm
+            let alg = algorithm
             let (src, dst) = alg.feedback
             let carriers = (1...6).map { alg.carriers.contains($0) }
             var dyOp = [Double](repeating: 0, count: 7)          // dL/dy_op at the current sample
