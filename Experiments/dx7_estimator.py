@@ -87,6 +87,14 @@ def ratio_of(coarse, fine):
     return (0.5 if coarse == 0 else coarse) * (1 + fine / 100)
 
 
+DX7_RATIOS = sorted({ratio_of(c, f) for c in range(32) for f in range(100)})
+
+
+def nearest_dx7_ratio(x):
+    """The DX7 ratio (coarse/fine) nearest x in log terms: what export writes."""
+    return min(DX7_RATIOS, key=lambda r: abs(math.log(r / x)))
+
+
 # The training voices (same generator, seed 1001, as Experiments/make_dx7_banks.py writes them).
 train_rng = random.Random(1001)
 training = {dx7_voices.voice_key(dx7_voices.modelled_voice_bytes(train_rng, i % 32 + 1, f"TRAIN{i:05d}")) for i in range(32000)}
@@ -104,7 +112,7 @@ for j in range(args.voices):
     name = f"v{j:03d}-alg{algorithm}-n{note}.wav"
     soundfile.write(os.path.join(dexed_dir, name), dexed.render(note, 100, hold, SECONDS), SR, subtype="FLOAT")
     # Operator order in the data: 6 first; 21 bytes each: coarse at 18, fine at 19.
-    ratios = {7 - k: ratio_of(data[21 * k + 18], data[21 * k + 19]) for k in range(6)}
+    ratios = {6 - k: ratio_of(data[21 * k + 18], data[21 * k + 19]) for k in range(6)}
     truth[name] = {"algorithm": algorithm, "ratios": ratios, "note": note, "hold": hold}
 print(f"{args.voices} Dexed targets in {dexed_dir}; none in the 32,000 training voices", flush=True)
 
@@ -119,7 +127,7 @@ for r in csv.DictReader(open(est_csv)):
     name = os.path.basename(r["target"])
     t = truth[name]
     ranked = [int(x.split(":")[0]) for x in r["algorithm_ranked"].split()]
-    exact = [abs(math.log2(float(r[f"op{op}_ratio"]) / t["ratios"][op])) < 1e-3 for op in range(1, 7)]
+    exact = [abs(math.log2(nearest_dx7_ratio(float(r[f"op{op}_ratio"])) / t["ratios"][op])) < 1e-6 for op in range(1, 7)]
     quarter = [abs(math.log2(float(r[f"op{op}_ratio"]) / t["ratios"][op])) < 1 / 24 for op in range(1, 7)]
     rank = ranked.index(t["algorithm"]) + 1
     rows.append({"target": name, "true_algorithm": t["algorithm"], "estimated_algorithm": ranked[0], "true_rank": rank,
@@ -153,9 +161,9 @@ for name in sorted(truth):
     ours = float(run([binary, "distance", os.path.join(match, "match.wav"), target]).stdout)
     theirs = float(run([binary, "distance", played_path, target]).stdout)
     t = truth[name]
-    ratios = {7 - k: ratio_of(raw[21 * k + 18], raw[21 * k + 19]) for k in range(6)}
+    ratios = {6 - k: ratio_of(raw[21 * k + 18], raw[21 * k + 19]) for k in range(6)}
     trip.append({"target": name, "true_algorithm": t["algorithm"], "matched_algorithm": raw[134] + 1,
-                 "ratio_exact": np.mean([abs(math.log2(ratios[op] / t["ratios"][op])) < 1e-3 for op in range(1, 7)]),
+                 "ratio_exact": np.mean([abs(math.log2(ratios[op] / t["ratios"][op])) < 1e-6 for op in range(1, 7)]),
                  "match_wav_vs_target": ours, "dexed_preset_syx_vs_target": theirs, "ratio": theirs / ours})
 with open(os.path.join(args.out, "estimator-roundtrip.csv"), "w", newline="") as fh:
     w = csv.DictWriter(fh, fieldnames=list(trip[0])); w.writeheader(); w.writerows(trip)
