@@ -162,7 +162,8 @@ for name in sorted(truth):
     theirs = float(run([binary, "distance", played_path, target]).stdout)
     t = truth[name]
     ratios = {6 - k: ratio_of(raw[21 * k + 18], raw[21 * k + 19]) for k in range(6)}
-    trip.append({"target": name, "true_algorithm": t["algorithm"], "matched_algorithm": raw[134] + 1,
+    trip.append({"target": name, "target_peak": float(np.abs(soundfile.read(target)[0]).max()),
+                 "true_algorithm": t["algorithm"], "matched_algorithm": raw[134] + 1,
                  "ratio_exact": np.mean([abs(math.log2(ratios[op] / t["ratios"][op])) < 1e-6 for op in range(1, 7)]),
                  "match_wav_vs_target": ours, "dexed_preset_syx_vs_target": theirs, "ratio": theirs / ours})
 with open(os.path.join(args.out, "estimator-roundtrip.csv"), "w", newline="") as fh:

@@ -4,9 +4,10 @@ import RealModule
 /// engine's integer units, the level ramped linearly *in the log domain* across each block (so a
 /// gain changes exponentially within the block; measured against dexed-py), six sine operators
 /// phase-modulating each other along the algorithm, feedback from the average of the last two
-/// outputs. What is not modelled: the LFO (patches with LFO depth and sensitivity sound without
-/// vibrato or tremolo), the engine's fixed-point sine and exp2 tables (we use exact ones) and the
-/// output's 12-bit quantisation; `Experiments/dx7_agreement.py` measures what that leaves.
+/// outputs, the LFO's vibrato and tremolo per block (`DX7LFO`). What is not modelled: the
+/// engine's fixed-point sine and exp2 tables (we use exact ones), the output's 12-bit
+/// quantisation unless asked for, and the phase of a free-running (unsynced) LFO;
+/// `Experiments/dx7_agreement.py` measures what that leaves.
 ///
 /// This is the reference forward pass of the integer patch (`synthmatch render --syx`); the
 /// differentiable `dx7` module relaxes the same laws.
@@ -30,7 +31,7 @@ public struct DX7Voice: Sendable {
         let n = max(0, Int((duration * sampleRate).rounded()))
         let key = soundingNote(note)
         let algorithm = DX7Algorithm.number(patch.algorithm)
-        var envelopes: [DX7EnvelopeGenerator] = [], baseFrequency: [Int32] = [], fixed: [Bool] = [], ampModQuirk: [Bool] = []
+        var envelopes: [DX7EnvelopeGenerator] = [], baseFrequency: [Int32] = [], fixed: [Bool] = [], ampSensitivity: [Int] = []
         for op in 1...6 {
             let v = { (name: String) in patch.value(name, operator: op) }
             let scaling = DX7Law.levelScaling(note: key, breakPoint: v("break_point"), leftDepth: v("left_depth"), rightDepth: v("right_depth"),
@@ -42,10 +43,13 @@ public struct DX7Voice: Sendable {
                                                   sampleRate: sampleRate))
             fixed.append(v("fixed_frequency") == 1)
             baseFrequency.append(DX7Law.logFrequency(note: key, fixed: fixed[op - 1], coarse: v("coarse"), fine: v("fine"), detune: v("detune")))
-            ampModQuirk.append(v("amp_mod_sensitivity") != 0)
+            ampSensitivity.append(v("amp_mod_sensitivity"))
         }
         var pitch = DX7PitchEnvelope(rates: (1...4).map { patch.value("pitch_rate\($0)") }, levels: (1...4).map { patch.value("pitch_level\($0)") },
                                      sampleRate: sampleRate)
+        var lfo = DX7LFO(patch, sampleRate: sampleRate)
+        let pitchDepth = patch.value("lfo_pitch_depth"), pitchSensitivity = patch.value("pitch_mod_sensitivity")
+        let ampDepth = patch.value("lfo_amp_depth")
         let feedbackScale = DX7Law.feedbackScale(patch.value("feedback"), algorithm: patch.algorithm)
         let (fbSource, fbDestination) = algorithm.feedback
         let carriers = Set(algorithm.carriers)
@@ -65,12 +69,14 @@ public struct DX7Voice: Sendable {
                 for k in 0..<6 { envelopes[k].release() }
                 pitch.release()
             }
-            let pitchOffset = pitch.next()
+            let wave = lfo.next()
+            let tremolo = DX7LFO.ampModulation(wave, depth: ampDepth)
+            let pitchOffset = pitch.next() + DX7LFO.pitchModulation(wave, depth: pitchDepth, sensitivity: pitchSensitivity)
             for op in 1...6 {
                 var current = envelopes[op - 1].next()
-                // The engine lowers the level of an operator with amplitude-modulation sensitivity
-                // by 1.2 % (log domain) even when no modulation reaches it.
-                if ampModQuirk[op - 1] { current -= (current * 3_180_624) >> 28 }
+                // Tremolo lowers the level (log domain) of an operator with amplitude-modulation
+                // sensitivity; the engine lowers it by 1.2 % even when no modulation reaches it.
+                if ampSensitivity[op - 1] != 0 { current = DX7LFO.modulated(level: current, amount: tremolo, ams: ampSensitivity[op - 1]) }
                 nextLevel[op] = Double(current)
                 let logFrequency = Double(baseFrequency[op - 1]) + (fixed[op - 1] ? 0 : Double(pitchOffset))
                 step[op] = Double.exp2(logFrequency / Double(1 << 24)) / sampleRate
