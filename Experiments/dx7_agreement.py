@@ -13,8 +13,8 @@ only here and in Experiments/reference, never by the Swift package). Both render
 3. the output-level table: one carrier at output level 0...99, amplitude ratio in dB where Dexed's
    output is above its 12-bit quantisation floor (amplitude > 2^-8);
 4. random voices: N random voices (all 32 algorithms, feedback 0...7, every operator field random,
-   LFO depths 0 so the unmodelled LFO does not enter; a second set with the LFO random shows what
-   it costs), note 60, velocity 100, 1 s held, 1.5 s rendered; multi-scale spectral distance
+   LFO depths 0; a second set with every LFO setting random, sync on or off, measures the LFO
+   as `DX7LFO` plays it), note 60, velocity 100, 1 s held, 1.5 s rendered; multi-scale spectral distance
    (`synthmatch distance`, DDSP's loss at 44.1 kHz) between our render and Dexed's, against the
    distance between Dexed's renders of two different random voices, and against the floor set by
    Dexed's 12-bit output: Dexed's render against itself with 1-LSB noise on 30 % of its samples.

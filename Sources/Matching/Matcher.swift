@@ -44,9 +44,9 @@ public struct MatchOptions: Sendable {
     /// most of the contour for a small spectral cost.
     public var envelopeWeight = 0.3
     /// For a module with a categorical parameter (the `dx7` module's algorithm) and an estimator:
-    /// restarts 0, 1, ... start from the estimate with the estimator's likeliest choices, up to
-    /// this many (and `restarts`); the rest perturb restart 0. A choice has no gradient, so each
-    /// restart keeps its own and the best restart picks it.
+    /// restarts 0, 1, ... start from the estimate with this many different choices (at most
+    /// `restarts`; see `Matcher.likeliestChoices`); the rest perturb restart 0. A choice has no
+    /// gradient, so each restart keeps its own and the best restart picks it.
     public var choices = 3
     /// Extra starting points (normalised), used exactly by restarts 1, 2, ... (before any
     /// perturbed ones).
@@ -144,9 +144,9 @@ public enum Matcher {
     /// The choices of categorical parameter `q` the restarts start from: the estimate played with
     /// every choice (one batch: cheap next to a refinement step) ranked by the objective, the
     /// best first, and the network's own likeliest choice always among the `count`. Measured on
-    /// Dexed's renders of random voices, the network alone ranks the true DX7 algorithm barely
-    /// above chance (results/dx7/estimator-summary.txt): what the estimate sounds like with each
-    /// algorithm says more.
+    /// Dexed's renders of random voices, the shipped network ranks the true DX7 algorithm no
+    /// better than chance (results/dx7/estimator-summary.txt), so what the estimate sounds like
+    /// with each algorithm decides the first starts.
     static func likeliestChoices(of q: Int, at values: [Float], target: [Float], synth: any Synth, estimator: ParameterEstimator,
                                  objective: MatchObjective, count: Int) -> [Int] {
         let choices = synth.parameters[q].choiceCount!, p = synth.parameters.count, n = target.count
