@@ -7,15 +7,18 @@ import Foundation
 /// - `spectral`: the multi-scale spectral loss the matcher optimises (DDSP preset).
 /// - `logSpectral` (LSD, dB): per frame `sqrt(mean_k (10 log10((P_t + e) / (P_p + e)))^2)`,
 ///   averaged over frames; `e = 1e-8` keeps silence finite.
-/// - `melCepstral` (MCD, dB): Kubichek's `(10 / ln 10) sqrt(2 sum_{d=1..12} (c_t - c_p)^2)`
-///   per frame, averaged, with `c` the orthonormal DCT-II of the natural-log 40-band, floor 1e-6
-///   (Slaney) mel power; `c_0` (overall level) is left out, as usual.
+/// - `melCepstral` (dB): Kubichek's `(10 / ln 10) sqrt(2 sum_{d=1..12} (c_t - c_p)^2)` per frame,
+///   averaged, with `c` the orthonormal DCT-II of the natural-log 40-band, floor 1e-6 (Slaney) mel
+///   power; `c_0` left out. Not the usual scale: sqrt(2 x 40) = 8.94 times the MCD papers report
+///   (`StandardMetrics.melCepstralDB`); kept as `mcd_ortho_db`.
 public struct MatchMetrics: Sendable, Codable, Equatable {
     public var spectral: Double
     public var logSpectral: Double
     public var melCepstral: Double
 
-    public static let names = ["spectral", "lsd_db", "mcd_db"]
+    /// Column names: the per-frame LSD and the orthonormal-DCT MCD are ours, kept under their own
+    /// names; `StandardMetrics` has the forms papers report.
+    public static let names = ["spectral", "lsd_frame_db", "mcd_ortho_db"]
     public var values: [Double] { [spectral, logSpectral, melCepstral] }
 
     public static func measure(_ prediction: [Float], _ target: [Float], sampleRate: Double,
@@ -138,12 +141,11 @@ public struct ListenerMetrics: Sendable, Equatable {
     public var envelopeCorrelation: Double
     public var releaseErrorDB: Double?
     public var centroidRatio: Double
-    public var logSpectralDistanceAllDB: Double
 
-    public static let names = ["pitch_error_cents", "right_note", "envelope_corr", "release_error_db", "centroid_ratio", "lsd_all_db"]
+    public static let names = ["pitch_error_cents", "right_note", "envelope_corr", "release_error_db", "centroid_ratio"]
     public var values: [Double] {
         [pitchErrorCents ?? .nan, pitchErrorCents.map { abs($0) < 50 ? 1 : 0 } ?? .nan, envelopeCorrelation,
-         releaseErrorDB ?? .nan, centroidRatio, logSpectralDistanceAllDB]
+         releaseErrorDB ?? .nan, centroidRatio]
     }
 
     public static func measure(_ match: [Float], _ target: [Float], sampleRate: Double, target analysis: NoteAnalysis) -> ListenerMetrics {
@@ -161,9 +163,8 @@ public struct ListenerMetrics: Sendable, Equatable {
         let releaseFrame = Int((analysis.noteOffSeconds * sampleRate).rounded()) / hop
         let release: Double? = analysis.released && releaseFrame < dt.count
             ? zip(dm[releaseFrame...], dt[releaseFrame...]).map { abs($0 - $1) }.reduce(0, +) / Double(dt.count - releaseFrame) : nil
-        let (centroid, lsd) = spectralComparison(match, target, sampleRate: sampleRate)
         return ListenerMetrics(pitchErrorCents: pitch, envelopeCorrelation: correlation(dm, dt), releaseErrorDB: release,
-                               centroidRatio: centroid, logSpectralDistanceAllDB: lsd)
+                               centroidRatio: centroidRatio(match, target, sampleRate: sampleRate))
     }
 
     static func correlation(_ a: [Double], _ b: [Double]) -> Double {
@@ -173,10 +174,10 @@ public struct ListenerMetrics: Sendable, Equatable {
         return saa > 0 && sbb > 0 ? sab / (saa * sbb).squareRoot() : (saa == sbb ? 1 : 0)
     }
 
-    /// (centroid ratio, all-bins LSD) from one STFT of each signal.
-    static func spectralComparison(_ x: [Float], _ y: [Float], sampleRate: Double) -> (Double, Double) {
+    /// The match's spectral centroid over the target's (power-weighted over all frames).
+    static func centroidRatio(_ x: [Float], _ y: [Float], sampleRate: Double) -> Double {
         guard let stft = ShortTimeFourierTransform<Float>(STFTConfiguration(fftSize: 1024, hopSize: 256, padding: .centerReflect),
-                                                          sampleCount: x.count) else { return (.nan, .nan) }
+                                                          sampleCount: x.count) else { return .nan }
         func power(_ s: [Float]) -> [Double] {
             var spectrum = [Float](repeating: 0, count: stft.spectrumCount)
             s.withUnsafeBufferPointer { sp in spectrum.withUnsafeMutableBufferPointer { stft.transform(sp.baseAddress!, into: $0.baseAddress!) } }
@@ -185,16 +186,14 @@ public struct ListenerMetrics: Sendable, Equatable {
                 return re * re + im * im
             }
         }
-        let p = power(x), q = power(y), bins = stft.binCount
+        let bins = stft.binCount
         func centroid(_ p: [Double]) -> Double {
             var num = 0.0, den = 0.0
             for (i, v) in p.enumerated() { num += v * Double(i % bins) * sampleRate / 1024; den += v }
             return den > 0 ? num / den : 0
         }
-        var sum = 0.0
-        for (a, b) in zip(p, q) { let d = 10 * Double.log10(a + 1e-8) - 10 * Double.log10(b + 1e-8); sum += d * d }
-        let cy = centroid(q)
-        return (cy > 0 ? centroid(p) / cy : .nan, (sum / Double(p.count)).squareRoot())
+        let cy = centroid(power(y))
+        return cy > 0 ? centroid(power(x)) / cy : .nan
     }
 }
 

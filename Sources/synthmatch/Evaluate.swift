@@ -16,8 +16,11 @@ struct Evaluate: ParsableCommand {
             targets (--data) are analysed the same way (tracked f0 and key release held) but matched whole as
             stored. Every method minimises what `match` minimises: the spectral loss plus --envelope-weight x the
             loudness-contour term; the scores use the spectral loss alone.
-            Scores per target: the multi-scale spectral distance, log-spectral distance (per frame and over all
-            bins, Masuda & Saito's form), mel-cepstral distance, and what a listener notices: pitch error in cents
+            Scores per target: the multi-scale spectral distance; the standard forms papers report (mcd_db:
+            Kubichek's MCD on SPTK-convention mel-cepstra; lsd_all_db: Masuda & Saito's LSD over all bins and
+            frames; spectral_convergence: auraloss's, over its three default resolutions; mfcc_l1: spiegelib's
+            MFCCEval mean absolute error); our older forms under their own names (lsd_frame_db, mcd_ortho_db);
+            and what a listener notices: pitch error in cents
             and the right-note share (|error| < 50 cents), the correlation of the dB envelopes over the whole note,
             the release's envelope error, the spectral-centroid ratio; on synthetic targets the parameters' mean
             absolute error. Writes OUT.csv (per target, rewritten after each target) and OUT-summary.csv (per
@@ -133,7 +136,7 @@ struct Evaluate: ParsableCommand {
         if searchFraming == "inside" { evaluator.searchLoss = evaluator.loss.framed(.none) }
         let active = chosen.filter { estimator != nil || ($0 != .matcher && $0 != .estimate) }
 
-        let columns = MatchMetrics.names + ListenerMetrics.names + ["param_mae"]
+        let columns = MatchMetrics.names + StandardMetrics.names + ListenerMetrics.names + ["param_mae"]
         var csv = CSVWriter(path: out + ".csv", header: ["target", "method", "seconds", "evaluations", "samples"] + columns)
         var scores: [MatchMethod: [String: [Double]]] = [:], wins: [MatchMethod: Int] = [:]
         var bar = ProgressBar("evaluate \(synth)", total: items.count * active.count)
@@ -150,7 +153,8 @@ struct Evaluate: ParsableCommand {
                 let listener = item.analysis.map { ListenerMetrics.measure(outcome.audio, target.samples, sampleRate: rate, target: $0).values }
                     ?? [Double](repeating: .nan, count: ListenerMetrics.names.count)
                 let mae = item.truth.map { t in zip(outcome.controls, t).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(t.count) } ?? .nan
-                let row = metrics.values + listener + [mae]
+                let standard = StandardMetrics.measure(outcome.audio, target.samples, sampleRate: rate).values
+                let row = metrics.values + standard + listener + [mae]
                 csv.row([item.name, method.rawValue, outcome.seconds, outcome.evaluations, target.samples.count] + row.map { $0.isNaN ? "" as Any : $0 as Any })
                 for (c, v) in zip(columns, row) { scores[method, default: [:]][c, default: []].append(v) }
                 if method != .estimate, metrics.spectral < best?.1 ?? .infinity { best = (method, metrics.spectral) }

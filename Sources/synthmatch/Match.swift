@@ -127,8 +127,10 @@ struct Match: ParsableCommand {
             "voiced_fraction": fmt(analysis.voicedFraction), "model": estimator == nil ? "none" : (model ?? "shipped \(synth).h5"),
             "match_sample_rate": fmt(rate),
         ]
-        preset.scores = ["spectral_loss": metrics.spectral, "log_spectral_distance_db": metrics.logSpectral,
-                         "mel_cepstral_distance_db": metrics.melCepstral, "sine_baseline_spectral_loss": baseline,
+        let standard = StandardMetrics.measure(bestAudio, notePart, sampleRate: rate)
+        preset.scores = ["spectral_loss": metrics.spectral, "log_spectral_distance_db": standard.logSpectralAllDB,
+                         "mel_cepstral_distance_db": standard.melCepstralDB, "spectral_convergence": standard.spectralConvergence,
+                         "mfcc_l1": standard.mfccL1, "sine_baseline_spectral_loss": baseline,
                          "estimate_spectral_loss": estimateSpectral ?? .nan].filter { $0.value.isFinite }
         let wav = try preset.render()
         guard wav.allSatisfy({ $0.isFinite }) else { throw CommandFailure("the matched preset renders non-finite samples (a bug: please report the command)") }
@@ -154,10 +156,10 @@ struct Match: ParsableCommand {
             print("pitch: none found (\(Int((analysis.voicedFraction * 100).rounded()))% of frames voiced): f0 is refined with the rest; pass --note or --f0 if the note has a pitch")
         }
         if let e = estimateSpectral { print(String(format: "estimate: spectral loss %.4f", e)) }
-        print(String(format: "refined (%d steps x %d restarts, %.1f s%@): spectral loss %.4f (a sine at the pitch with the target's envelope: %.4f), log-spectral distance %.2f dB, mel-cepstral distance %.2f dB",
+        print(String(format: "refined (%d steps x %d restarts, %.1f s%@): spectral loss %.4f (a sine at the pitch with the target's envelope: %.4f), log-spectral distance %.2f dB, mel-cepstral distance %.2f dB (standard forms: see README)",
                      result.stepsTaken, restarts, result.seconds,
                      result.stepsTaken < steps ? String(format: "; stopped by --time-limit %g s before --steps %d", timeLimit, steps) : "",
-                     metrics.spectral, baseline, metrics.logSpectral, metrics.melCepstral))
+                     metrics.spectral, baseline, standard.logSpectralAllDB, standard.melCepstralDB))
         if let dx7 {
             print(String(format: "DX7 patch '%@' (algorithm %d) at MIDI note %d: rounded to the DX7's integers the spectral loss goes from %.4f to %.4f; preset.syx is a single voice Dexed loads (play it at note %d; %+.1f cents of fine tune are not in the voice)",
                          dx7.patch.name, dx7.patch.algorithm, dx7.note, dx7.refined, metrics.spectral, dx7.note, key.cents))
