@@ -14,6 +14,14 @@ public enum MatchMethod: String, Sendable, CaseIterable {
     case cmaes
     /// Gradient refinement (as the matcher's) from random starts, without the network.
     case gradient
+    /// The matcher with one refinement run: the estimate alone refined, no restarts.
+    case matcherSingle = "matcher-single"
+    /// The network's estimate, then CMA-ES from it (sigma 0.1) for the rest of the budget.
+    case estimateCMAES = "estimate-cmaes"
+    /// spiegelib's genetic algorithm (`GeneticSearch`).
+    case genetic
+    /// The parameters of the closest dataset example (`NearestNeighbours`; needs a dataset).
+    case nearest
 }
 
 /// What one method found for one target.
@@ -43,6 +51,8 @@ public struct EvaluationTarget: Sendable {
 public struct MatchEvaluator {
     public let synth: any Synth
     public let estimator: ParameterEstimator?
+    /// The indexed dataset the `nearest` method looks up (it is skipped without one).
+    public var neighbours: NearestNeighbours?
     public var budget: Double
     public var restarts = 4
     public var learningRate = 0.05
@@ -93,20 +103,20 @@ public struct MatchEvaluator {
         let p = synth.parameters.count, n = target.samples.count, known = self.known(target)
         var controls: [Float], evaluations: Int
         switch method {
-        case .matcher, .gradient:
+        case .matcher, .gradient, .matcherSingle:
             var options = searchOptions
             options.steps = 1_000_000
             options.timeBudget = budget
-            options.restarts = restarts
+            options.restarts = method == .matcherSingle ? 1 : restarts
             options.learningRate = learningRate
             options.seed = seed
             options.pinned = target.pinned
             options.starts = target.starts
-            let useModel = method == .matcher ? estimator : nil
-            if method == .matcher && estimator == nil { options.steps = 0 }
+            let useModel = method == .gradient ? nil : estimator
+            if method != .gradient && estimator == nil { options.steps = 0 }
             let result = Matcher.match(target: target.samples, synth: synth, estimator: useModel, options: options)
             controls = result.best.values
-            evaluations = result.history.count * restarts + (useModel == nil ? 0 : 1)
+            evaluations = result.history.count * options.restarts + (useModel == nil ? 0 : 1)
         case .estimate:
             guard let estimator else { return MethodOutcome(method: method, controls: [], audio: [], seconds: 0, evaluations: 0) }
             controls = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: estimator.fitted(target.samples))).values
@@ -122,8 +132,25 @@ public struct MatchEvaluator {
                                    seed: seed, objective: objective(target))
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
+        case .estimateCMAES:
+            guard let estimator else { return MethodOutcome(method: method, controls: [], audio: [], seconds: 0, evaluations: 0) }
+            var mean = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: estimator.fitted(target.samples)))
+                .values.map { Double(min(max($0, 0.01), 0.99)) }
+            for (q, v) in known { mean[q] = v }
+            let left = max(budget - Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 0.001)
+            let r = CMAES.minimise(initialMean: mean, sigma: 0.1, budget: SearchBudget(seconds: left), seed: seed, objective: objective(target))
+            controls = r.best.map { Float($0) }
+            evaluations = r.evaluations
+        case .nearest:
+            guard let neighbours, neighbours.parameterCount == p else { return MethodOutcome(method: method, controls: [], audio: [], seconds: 0, evaluations: 0) }
+            controls = neighbours.nearest(to: target.samples)
+            evaluations = 0
+        case .genetic:
+            let r = GeneticSearch.minimise(dimension: p, budget: SearchBudget(seconds: budget), seed: seed, objective: objective(target))
+            controls = r.best.map { Float($0) }
+            evaluations = r.evaluations
         }
-        if method != .matcher && method != .gradient { for (q, v) in known { controls[q] = Float(v) } }
+        if ![.matcher, .gradient, .matcherSingle].contains(method) { for (q, v) in known { controls[q] = Float(v) } }
         let audio = synth.render(Controls(layout: layout, batchSize: 1, values: controls), RenderRequest(sampleCount: n)).samples
         return MethodOutcome(method: method, controls: controls, audio: audio,
                              seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, evaluations: evaluations)

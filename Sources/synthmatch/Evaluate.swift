@@ -37,6 +37,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Seconds per target and method, (0, 3600].") var budget: Double = 5
     @Option(help: "Methods, comma-separated: \(MatchMethod.allCases.map(\.rawValue).joined(separator: ","))") var methods: String =
         MatchMethod.allCases.map(\.rawValue).joined(separator: ",")
+    @Option(help: "A dataset of the module (its training split) for the nearest-neighbour method; without it that method is skipped.") var neighbours: String?
     @Option(help: "Gradient restarts (matcher and gradient), 1...64.") var restarts: Int = 4
     @Option(help: "Refinement learning rate (matcher and gradient), in (0, 1].") var learningRate: Double = 0.05
     @Option(help: "Weight of the loudness-contour term in what every method minimises (see `match --help`), 0...100.") var envelopeWeight: Double = MatchOptions().envelopeWeight
@@ -134,7 +135,18 @@ struct Evaluate: ParsableCommand {
         evaluator.learningRate = learningRate
         evaluator.envelopeWeight = envelopeWeight
         if searchFraming == "inside" { evaluator.searchLoss = evaluator.loss.framed(.none) }
-        let active = chosen.filter { estimator != nil || ($0 != .matcher && $0 != .estimate) }
+        if let neighbours {
+            try HDF5Probe.check(neighbours, as: .dataset)
+            let reader = try DatasetReader(path: neighbours)
+            guard reader.info.synth == synth else { throw CommandFailure("\(neighbours) holds \(reader.info.synth) examples, not \(synth)") }
+            guard reader.info.sampleRate == rate else { throw CommandFailure("\(neighbours) is at \(reader.info.sampleRate) Hz; the targets are matched at \(rate) Hz") }
+            var indexing = ProgressBar("index \(neighbours)", total: reader.rows(.train).count)
+            evaluator.neighbours = try NearestNeighbours(reader: reader) { done, _ in if !quiet { indexing.update(done) } }
+        }
+        let active = chosen.filter { method in
+            if method == .nearest { return evaluator.neighbours != nil }
+            return estimator != nil || ![.matcher, .estimate, .matcherSingle, .estimateCMAES].contains(method)
+        }
 
         let columns = MatchMetrics.names + StandardMetrics.names + ListenerMetrics.names + ["param_mae"]
         var csv = CSVWriter(path: out + ".csv", header: ["target", "method", "seconds", "evaluations", "samples"] + columns)
