@@ -1,9 +1,11 @@
 import Foundation
 
-/// A CSV file written atomically when `finish` is called.
+/// A CSV file written atomically when `finish` is called, with its provenance beside it
+/// (`Provenance`; off for files that are part of another output, such as a match folder).
 public struct CSVWriter {
     let path: String
     private var lines: [String]
+    public var provenance = true
 
     public init(path: String, header: [String]) {
         self.path = path
@@ -25,6 +27,7 @@ public struct CSVWriter {
             throw AtomicFileError(path: path, reason: Orphans.reason(error))
         }
         try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: path)
+        if provenance { try Provenance.write(for: path) }
     }
 }
 

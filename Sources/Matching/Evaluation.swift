@@ -54,6 +54,10 @@ public struct MatchEvaluator {
     /// The indexed dataset the `nearest` method looks up (it is skipped without one).
     public var neighbours: NearestNeighbours?
     public var budget: Double
+    /// A cap on synth evaluations per method and target besides the seconds (nil: none), so a
+    /// comparison does not depend on the machine's load: a search point is one evaluation, a
+    /// gradient step one per restart (its pullback included).
+    public var evaluationBudget: Int?
     public var restarts = 4
     public var learningRate = 0.05
     /// The loss the outcomes are scored with.
@@ -108,6 +112,7 @@ public struct MatchEvaluator {
             options.steps = 1_000_000
             options.timeBudget = budget
             options.restarts = method == .matcherSingle ? 1 : restarts
+            if let cap = evaluationBudget { options.steps = max(0, (cap - (method == .gradient ? 0 : 1)) / options.restarts) }
             options.learningRate = learningRate
             options.seed = seed
             options.pinned = target.pinned
@@ -122,13 +127,13 @@ public struct MatchEvaluator {
             controls = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: estimator.fitted(target.samples))).values
             evaluations = 0
         case .random:
-            let r = RandomSearch.minimise(dimension: p, batchSize: 16, budget: SearchBudget(seconds: budget), seed: seed, objective: objective(target))
+            let r = RandomSearch.minimise(dimension: p, batchSize: 16, budget: SearchBudget(seconds: budget, evaluations: evaluationBudget), seed: seed, objective: objective(target))
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
         case .cmaes:
             var mean = [Double](repeating: 0.5, count: p)
             for (q, v) in known { mean[q] = v }
-            let r = CMAES.minimise(initialMean: mean, sigma: 0.3, budget: SearchBudget(seconds: budget),
+            let r = CMAES.minimise(initialMean: mean, sigma: 0.3, budget: SearchBudget(seconds: budget, evaluations: evaluationBudget),
                                    seed: seed, objective: objective(target))
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
@@ -138,7 +143,7 @@ public struct MatchEvaluator {
                 .values.map { Double(min(max($0, 0.01), 0.99)) }
             for (q, v) in known { mean[q] = v }
             let left = max(budget - Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 0.001)
-            let r = CMAES.minimise(initialMean: mean, sigma: 0.1, budget: SearchBudget(seconds: left), seed: seed, objective: objective(target))
+            let r = CMAES.minimise(initialMean: mean, sigma: 0.1, budget: SearchBudget(seconds: left, evaluations: evaluationBudget.map { max(1, $0 - 1) }), seed: seed, objective: objective(target))
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
         case .nearest:
@@ -146,7 +151,7 @@ public struct MatchEvaluator {
             controls = neighbours.nearest(to: target.samples)
             evaluations = 0
         case .genetic:
-            let r = GeneticSearch.minimise(dimension: p, budget: SearchBudget(seconds: budget), seed: seed, objective: objective(target))
+            let r = GeneticSearch.minimise(dimension: p, budget: SearchBudget(seconds: budget, evaluations: evaluationBudget), seed: seed, objective: objective(target))
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
         }

@@ -35,6 +35,7 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Real targets: a folder of recordings.") var targets: String?
     @Option(help: "Number of targets (the first ones), 1...100000.") var count: Int = 100_000
     @Option(help: "Seconds per target and method, (0, 3600].") var budget: Double = 5
+    @Option(help: "Also cap each method at this many synth evaluations per target (1...100000000; a gradient step is one per restart), so results do not depend on the machine's load.") var evaluations: Int?
     @Option(help: "Methods, comma-separated: \(MatchMethod.allCases.map(\.rawValue).joined(separator: ","))") var methods: String =
         MatchMethod.allCases.map(\.rawValue).joined(separator: ",")
     @Option(help: "A dataset of the module (its training split) for the nearest-neighbour method; without it that method is skipped.") var neighbours: String?
@@ -54,6 +55,7 @@ struct Evaluate: ParsableCommand {
         guard (1...100_000).contains(count) else { throw ValidationError("--count must be within 1...100000") }
         guard budget.isFinite, budget > 0, budget <= 3600 else { throw ValidationError("--budget must be in (0, 3600] seconds") }
         guard (1...64).contains(restarts) else { throw ValidationError("--restarts must be within 1...64") }
+        if let evaluations { guard (1...100_000_000).contains(evaluations) else { throw ValidationError("--evaluations must be within 1...100000000") } }
         guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw ValidationError("--learning-rate must be in (0, 1]") }
         guard envelopeWeight.isFinite, (0...100).contains(envelopeWeight) else { throw ValidationError("--envelope-weight must be within 0...100") }
         guard maxDuration.isFinite, maxDuration >= 8, maxDuration <= 60 else { throw ValidationError("--max-duration must be within 8...60 seconds") }
@@ -84,6 +86,9 @@ struct Evaluate: ParsableCommand {
 
     func run() throws {
         let chosen = try chosenMethods()
+        Provenance.record("seed", "\(seed)")
+        Provenance.record("budget_seconds", "\(budget)")
+        Provenance.record("budget_evaluations", evaluations.map { "\($0)" } ?? "none")
         try AtomicFile.checkWritable(out + ".csv")
         var estimator: ParameterEstimator?
         do {
@@ -131,6 +136,7 @@ struct Evaluate: ParsableCommand {
         let module = try SynthRegistry.make(synth, sampleRate: rate)
         let names = Set(module.parameters.map { $0.name })
         var evaluator = MatchEvaluator(synth: module, estimator: estimator, budget: budget)
+        evaluator.evaluationBudget = evaluations
         evaluator.restarts = restarts
         evaluator.learningRate = learningRate
         evaluator.envelopeWeight = envelopeWeight

@@ -140,6 +140,7 @@ struct Match: ParsableCommand {
             try AudioFile.write(MonoAudio(samples: wav, sampleRate: outputRate), to: (folder as NSString).appendingPathComponent("match.wav"))
             if let dx7 { try AtomicFile.write(Data(DX7Sysex.encodeVoice(dx7.patch)), to: (folder as NSString).appendingPathComponent("preset.syx")) }
             var csv = CSVWriter(path: (folder as NSString).appendingPathComponent("refinement.csv"), header: ["step", "restart", "loss"])
+            csv.provenance = false   // the folder's preset.json says what made it
             for (s, losses) in result.history.enumerated() { for (r, l) in losses.enumerated() { csv.row([s, r, l]) } }
             try csv.finish()
         }
@@ -291,10 +292,12 @@ struct Match: ParsableCommand {
             try AudioFile.write(MonoAudio(samples: try preset.render(), sampleRate: rateOut), to: (folder as NSString).appendingPathComponent("match.wav"))
             for (name, audio) in renders { try AudioFile.write(MonoAudio(samples: audio, sampleRate: rateOut), to: (folder as NSString).appendingPathComponent(name)) }
             var csv = CSVWriter(path: (folder as NSString).appendingPathComponent("refinement.csv"), header: ["step", "restart", "mean_loss"])
+            csv.provenance = false
             for (s, losses) in joint.history.enumerated() { for (r, l) in losses.enumerated() { csv.row([s, r, l]) } }
             try csv.finish()
             var table = CSVWriter(path: (folder as NSString).appendingPathComponent("notes.csv"),
                                   header: ["target", "midi_note", "f0_hz", "seconds", "alone_loss", "joint_loss", "ratio"])
+            table.provenance = false
             for (j, path) in targets.enumerated() {
                 let hz = notes[j].pinned["f0"]!
                 table.row([(path as NSString).lastPathComponent, MIDINote.nearest(toHz: hz).midi, hz, analyses[j].durationSeconds,

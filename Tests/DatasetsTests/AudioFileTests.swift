@@ -98,3 +98,26 @@ final class AudioFileTests: XCTestCase {
         XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder.path), [])
     }
 }
+
+/// Result CSVs carry their provenance beside them.
+final class ProvenanceTests: XCTestCase {
+    func testResultCSVsCarryCommitMachineDateAndFacts() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("synthmatch-prov-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        Provenance.record("seed", "7")
+        var csv = CSVWriter(path: folder.appendingPathComponent("result.csv").path, header: ["a"])
+        csv.row([1.5])
+        try csv.finish()
+        let data = try Data(contentsOf: folder.appendingPathComponent("result.provenance.json"))
+        let document = try XCTUnwrap(JSONSerialization.jsonObject(with: data) as? [String: String])
+        for key in ["commit", "command_line", "date_utc", "host", "cores", "memory_gib", "os"] {
+            XCTAssertFalse(document[key, default: ""].isEmpty, "\(key) missing in \(document)")
+        }
+        XCTAssertEqual(document["seed"], "7")
+        // Files that belong to another output carry none.
+        var part = CSVWriter(path: folder.appendingPathComponent("part.csv").path, header: ["a"])
+        part.provenance = false
+        try part.finish()
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("part.provenance.json").path))
+    }
+}

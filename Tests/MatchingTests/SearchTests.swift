@@ -75,6 +75,24 @@ final class SearchTests: XCTestCase {
         XCTAssertTrue(noisy.value.isFinite)
     }
 
+    /// An evaluation budget caps every method's synth evaluations, whatever the machine's load.
+    func testEvaluationBudgetCapsEveryMethod() throws {
+        let synth = SubtractiveSynth()
+        let estimator = try tinyEstimator(for: synth, sampleCount: 2048)
+        let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
+        let target = synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 3000)).samples
+        var evaluator = MatchEvaluator(synth: synth, estimator: estimator, budget: 60)
+        evaluator.loss = .ddsp(fftSizes: [512, 128])
+        evaluator.restarts = 2
+        evaluator.evaluationBudget = 40
+        for method in MatchMethod.allCases where method != .nearest && method != .estimate {
+            let outcome = evaluator.run(method, target: EvaluationTarget(samples: target, pinned: ["f0": 220]), seed: 2)
+            XCTAssertLessThanOrEqual(outcome.evaluations, 42, "\(method)")   // + the final scoring renders of the gradient methods
+            XCTAssertGreaterThanOrEqual(outcome.evaluations, 30, "\(method)")
+            XCTAssertLessThan(outcome.seconds, 30, "\(method): the cap, not the 60 s, stopped it")
+        }
+    }
+
     /// The nearest-neighbour lookup returns the parameters of the example whose log-mel is
     /// closest: an example of the dataset itself finds itself.
     func testNearestNeighbourFindsAnExampleItself() throws {
