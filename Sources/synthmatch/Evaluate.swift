@@ -25,7 +25,8 @@ struct Evaluate: ParsableCommand {
             the release's envelope error, the spectral-centroid ratio; on synthetic targets the parameters' mean
             absolute error. Writes OUT.csv (per target, rewritten after each target) and OUT-summary.csv (per
             method: means with 95% bootstrap intervals over targets, and the paired spectral difference to the
-            matcher with its interval).
+            matcher with its interval); with --data, OUT-parameters.csv (each parameter's true and found value
+            and normalised error, per target and method; the pinned ones left out).
             Example: synthmatch evaluate --synth subtractive --targets gm-test --budget 5 --out results/matching/subtractive-gm
             """)
 
@@ -156,6 +157,10 @@ struct Evaluate: ParsableCommand {
 
         let columns = MatchMetrics.names + StandardMetrics.names + ListenerMetrics.names + ["param_mae"]
         var csv = CSVWriter(path: out + ".csv", header: ["target", "method", "seconds", "evaluations", "samples"] + columns)
+        // Synthetic targets: each parameter's error, per target and method (which parameters are
+        // hard to recover; pinned ones are left out: every method is given them).
+        var parameterCSV = CSVWriter(path: out + "-parameters.csv", header: ["target", "method", "parameter", "true_value", "found_value", "abs_error_normalised"])
+        let hasTruth = items.contains { $0.truth != nil }
         var scores: [MatchMethod: [String: [Double]]] = [:], wins: [MatchMethod: Int] = [:]
         var bar = ProgressBar("evaluate \(synth)", total: items.count * active.count)
         var done = 0
@@ -171,6 +176,12 @@ struct Evaluate: ParsableCommand {
                 let listener = item.analysis.map { ListenerMetrics.measure(outcome.audio, target.samples, sampleRate: rate, target: $0).values }
                     ?? [Double](repeating: .nan, count: ListenerMetrics.names.count)
                 let mae = item.truth.map { t in zip(outcome.controls, t).reduce(0.0) { $0 + Double(abs($1.0 - $1.1)) } / Double(t.count) } ?? .nan
+                if let t = item.truth, outcome.controls.count == t.count {
+                    for (q, spec) in module.parameters.enumerated() where target.pinned[spec.name] == nil {
+                        parameterCSV.row([item.name, method.rawValue, spec.name, spec.physical(Double(t[q])), spec.physical(Double(outcome.controls[q])),
+                                          Double(abs(outcome.controls[q] - t[q]))])
+                    }
+                }
                 let standard = StandardMetrics.measure(outcome.audio, target.samples, sampleRate: rate).values
                 let row = metrics.values + standard + listener + [mae]
                 csv.row([item.name, method.rawValue, outcome.seconds, outcome.evaluations, target.samples.count] + row.map { $0.isNaN ? "" as Any : $0 as Any })
@@ -181,6 +192,7 @@ struct Evaluate: ParsableCommand {
             }
             if let best { wins[best.0, default: 0] += 1 }
             try csv.finish()   // results so far are on disk after every target
+            if hasTruth { try parameterCSV.finish() }
         }
         try writeSummary(scores, wins: wins, methods: active, targets: items.count, columns: columns)
         print("wrote \(out).csv and \(out)-summary.csv")

@@ -133,6 +133,30 @@ final class CommandLineTests: XCTestCase {
         XCTAssertEqual(Double(voice.algorithm), chosen)
     }
 
+    /// evaluate on synthetic targets: each parameter's error per target and method, budgets in
+    /// evaluations, and the provenance beside every result CSV.
+    func testEvaluateWritesParameterErrorsBudgetsAndProvenance() throws {
+        let data = try run(["dataset", "generate", "--synth", "subtractive", "--count", "40", "--duration", "0.25", "--seed", "3", "--out", "d.h5", "--quiet"])
+        XCTAssertEqual(data.status, 0, data.output)
+        let e = try run(["evaluate", "--synth", "subtractive", "--data", "d.h5", "--count", "2", "--methods", "random,genetic",
+                         "--budget", "30", "--evaluations", "20", "--seed", "5", "--out", "e", "--quiet"])
+        XCTAssertEqual(e.status, 0, e.output)
+        let rows = try String(contentsOf: folder.appendingPathComponent("e.csv"), encoding: .utf8).split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false) }
+        let evaluations = rows[0].firstIndex(of: "evaluations")!
+        XCTAssertEqual(rows.count, 1 + 2 * 2)
+        for r in rows.dropFirst() { XCTAssertLessThanOrEqual(Int(r[evaluations])!, 20) }
+        let parameters = try String(contentsOf: folder.appendingPathComponent("e-parameters.csv"), encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(parameters[0], "target,method,parameter,true_value,found_value,abs_error_normalised")
+        XCTAssertFalse(parameters.contains { $0.contains(",note_off,") }, "the analysed key release is given, not scored")
+        XCTAssertGreaterThan(parameters.count, 2 * 2 * 10)
+        for name in ["e", "e-summary", "e-parameters"] {
+            let json = try JSONSerialization.jsonObject(with: Data(contentsOf: folder.appendingPathComponent("\(name).provenance.json"))) as! [String: String]
+            XCTAssertEqual(json["seed"], "5")
+            XCTAssertEqual(json["budget_evaluations"], "20")
+            XCTAssertTrue(json["command_line"]!.contains("--evaluations 20"))
+        }
+    }
+
     func testNoModelFoundNamesWhereItLookedAndBadTargetsAreClearErrors() throws {
         let example = Self.repository.appendingPathComponent("Examples/gm-saw-lead-45.wav").path
         let missing = try run(["match", example, "--synth", "modal", "--out", "m"])
