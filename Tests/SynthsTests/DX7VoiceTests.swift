@@ -8,9 +8,25 @@ import XCTest
 final class DX7VoiceTests: XCTestCase {
     static let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/dx7")
 
-    func reference(_ i: Int) throws -> [Float] {
-        let data = try Data(contentsOf: Self.folder.appendingPathComponent("renders-\(i).f32"))
+    func reference(_ i: Int, prefix: String = "renders") throws -> [Float] {
+        let data = try Data(contentsOf: Self.folder.appendingPathComponent("\(prefix)-\(i).f32"))
         return data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.load(fromByteOffset: $0 * 4, as: UInt32.self))) } }
+    }
+
+    /// Every block Dexed plays above -50 dB within 0.25 dB (the first block left out: Dexed's
+    /// output stage shapes it differently), and the waveforms within `snr` dB signal-to-difference.
+    func assertAgrees(_ ours: [Float], _ theirs: [Float], _ label: String, snr floor: Double, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertEqual(ours.count, theirs.count, file: file, line: line)
+        let a = blockLevels(ours), b = blockLevels(theirs)
+        let worst = (1..<b.count).filter { b[$0] > -50 }.map { abs(a[$0] - b[$0]) }.max() ?? 0
+        XCTAssertLessThan(worst, 0.25, "\(label): block level off by \(worst) dB", file: file, line: line)
+        XCTAssertGreaterThan(signalToDifference(ours, theirs), floor, "\(label): signal-to-difference", file: file, line: line)
+    }
+
+    func signalToDifference(_ ours: [Float], _ theirs: [Float]) -> Double {
+        let signal = theirs.dropFirst(64).reduce(0.0) { $0 + Double($1) * Double($1) }
+        let error = zip(ours, theirs).dropFirst(64).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+        return 10 * log10(signal / max(error, 1e-30))
     }
 
     /// Mean-square level per 64-sample block, in dB.
@@ -31,18 +47,8 @@ final class DX7VoiceTests: XCTestCase {
         for i in 1...6 {
             let (note, velocity) = i == 5 ? (72, 40) : (60, 100)
             let ours = DX7Voice(voices[i - 1], sampleRate: 16000).render(note: note, velocity: velocity, noteOff: 0.2, duration: 0.35, quantised: true)
-            let theirs = try reference(i)
-            XCTAssertEqual(ours.count, theirs.count)
-            // Envelopes: every block Dexed plays above -50 dB within 0.25 dB (the first block is
-            // left out: Dexed's output stage shapes it differently).
-            let a = blockLevels(ours), b = blockLevels(theirs)
-            let worst = (1..<b.count).filter { b[$0] > -50 }.map { abs(a[$0] - b[$0]) }.max() ?? 0
-            XCTAssertLessThan(worst, 0.25, "voice \(i) \(voices[i - 1].name): block level off by \(worst) dB")
-            // Waveforms: what is left is the engine's fixed-point sine and exp2 (a few 12-bit steps).
-            let signal = theirs.dropFirst(64).reduce(0.0) { $0 + Double($1) * Double($1) }
-            let error = zip(ours, theirs).dropFirst(64).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-            let snr = 10 * log10(signal / max(error, 1e-30))
-            XCTAssertGreaterThan(snr, 40, "voice \(i) \(voices[i - 1].name): signal-to-difference \(snr) dB")
+            // What is left is the engine's fixed-point sine and exp2 (a few 12-bit steps).
+            assertAgrees(ours, try reference(i), "voice \(i) \(voices[i - 1].name)", snr: 40)
         }
     }
 
@@ -52,25 +58,13 @@ final class DX7VoiceTests: XCTestCase {
         let voices = try DX7Sysex.decode([UInt8](Data(contentsOf: Self.folder.appendingPathComponent("lfo-renders.syx"))), context: "lfo-renders.syx")
         for i in 1...6 {
             let ours = DX7Voice(voices[i - 1], sampleRate: 16000).render(note: 60, noteOff: 0.4, duration: 0.6, quantised: true)
-            let data = try Data(contentsOf: Self.folder.appendingPathComponent("lfo-renders-\(i).f32"))
-            let theirs = data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.load(fromByteOffset: $0 * 4, as: UInt32.self))) } }
-            XCTAssertEqual(ours.count, theirs.count)
-            let a = blockLevels(ours), b = blockLevels(theirs)
-            let worst = (1..<b.count).filter { b[$0] > -50 }.map { abs(a[$0] - b[$0]) }.max() ?? 0
-            XCTAssertLessThan(worst, 0.25, "LFO voice \(i) \(voices[i - 1].name): block level off by \(worst) dB")
-            let signal = theirs.dropFirst(64).reduce(0.0) { $0 + Double($1) * Double($1) }
-            let error = zip(ours, theirs).dropFirst(64).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-            let snr = 10 * log10(signal / max(error, 1e-30))
-            XCTAssertGreaterThan(snr, 35, "LFO voice \(i) \(voices[i - 1].name): signal-to-difference \(snr) dB")
+            assertAgrees(ours, try reference(i, prefix: "lfo-renders"), "LFO voice \(i) \(voices[i - 1].name)", snr: 35)
         }
         // Without its LFO the vibrato voice is far from Dexed's: the test can fail.
         var still = voices[0]
         try still.set("lfo_pitch_depth", to: 0)
         let flat = DX7Voice(still, sampleRate: 16000).render(note: 60, noteOff: 0.4, duration: 0.6, quantised: true)
-        let data = try Data(contentsOf: Self.folder.appendingPathComponent("lfo-renders-1.f32"))
-        let theirs = data.withUnsafeBytes { raw in (0..<(data.count / 4)).map { Float(bitPattern: UInt32(littleEndian: raw.load(fromByteOffset: $0 * 4, as: UInt32.self))) } }
-        let error = zip(flat, theirs).dropFirst(64).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-        XCTAssertLessThan(10 * log10(theirs.dropFirst(64).reduce(0.0) { $0 + Double($1) * Double($1) } / error), 10)
+        XCTAssertLessThan(signalToDifference(flat, try reference(1, prefix: "lfo-renders")), 10)
     }
 
     func testLFOSpeedDelayAndShapes() {
