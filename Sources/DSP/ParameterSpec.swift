@@ -48,10 +48,7 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
                 scale: ParameterScale = .linear, rate: ParameterRate = .global,
                 defaultNormalised: Double = 0.5, meaning: String = "") {
         precondition(range.lowerBound < range.upperBound, "\(name): empty range")
-        if case .categorical = scale {
-            precondition(range.lowerBound.rounded() == range.lowerBound && range.upperBound.rounded() == range.upperBound && range.upperBound - range.lowerBound < 4096,
-                         "\(name): a categorical range runs between integers")
-        }
+        if case .categorical = scale { precondition(Self.isChoiceRange(range), "\(name): a categorical range runs between integers") }
         if case .logarithmic = scale { precondition(range.lowerBound > 0, "\(name): log scale needs a positive range") }
         self.name = name
         self.unit = unit
@@ -73,6 +70,12 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
     /// The physical value a fresh preset starts from.
     public var defaultValue: Double { physical(defaultNormalised) }
 
+    /// Whether `range` can hold a categorical parameter: integer ends, fewer than 4097 choices.
+    public static func isChoiceRange(_ range: ClosedRange<Double>) -> Bool {
+        range.lowerBound.rounded() == range.lowerBound && range.upperBound.rounded() == range.upperBound
+            && range.upperBound - range.lowerBound < 4096
+    }
+
     /// How many choices a categorical parameter has (nil for a continuous one).
     public var choiceCount: Int? {
         if case .categorical = scale { return Int(maximum - minimum) + 1 }
@@ -86,6 +89,9 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
         guard u.isFinite else { return 0 }
         return Swift.min(Swift.max(Int((u * Double(count)).rounded(.down)), 0), count - 1)
     }
+
+    /// The normalised value of 0-based choice `k` of a categorical parameter: its bin's centre.
+    public func normalised(choice k: Int) -> Double { (Double(k) + 0.5) / (maximum - minimum + 1) }
 
     public static func == (a: ParameterSpec, b: ParameterSpec) -> Bool {
         a.name == b.name && a.unit == b.unit && a.minimum == b.minimum && a.maximum == b.maximum
@@ -148,7 +154,7 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
             let d = (x < 0 ? -1.0 : 1.0) * Double.pow(abs(x), c)
             return (d + 1) / 2
         case .categorical:
-            return ((v - minimum).rounded() + 0.5) / (maximum - minimum + 1)
+            return normalised(choice: Int((v - minimum).rounded()))
         }
     }
 
@@ -197,10 +203,7 @@ public struct ParameterDescription: Sendable, Hashable, Codable {
         let parsed: ParameterScale
         if scale == "linear" { parsed = .linear }
         else if scale == "log" { guard min > 0 else { return nil }; parsed = .logarithmic }
-        else if scale == "categorical" {
-            guard min.rounded() == min, max.rounded() == max, max - min < 4096 else { return nil }
-            parsed = .categorical
-        }
+        else if scale == "categorical" { guard ParameterSpec.isChoiceRange(min...max) else { return nil }; parsed = .categorical }
         else if scale.hasPrefix("curve:"), let c = Double(scale.dropFirst(6)), c.isFinite, c > 0 { parsed = .curve(c) }
         else if scale.hasPrefix("symmetric-curve:"), let c = Double(scale.dropFirst(16)), c.isFinite, c > 0 { parsed = .symmetricCurve(c) }
         else { return nil }

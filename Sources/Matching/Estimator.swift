@@ -76,8 +76,7 @@ public struct ParameterEstimator: Sendable {
         self.sampleCount = sampleCount
         self.configuration = configuration
         featureShape = (logMel.frameCount, logMel.melCount)
-        network = try Sequential(input: [1, logMel.frameCount, logMel.melCount],
-                                 configuration.layers(outputs: parameters.reduce(0) { $0 + ($1.choiceCount ?? 1) }))
+        network = try Sequential(input: [1, logMel.frameCount, logMel.melCount], configuration.layers(outputs: Self.outputCount(parameters)))
         weights = network.initialWeights(seed: seed).map { Float($0) }
         featureMean = 0
         featureDeviation = 1
@@ -109,9 +108,21 @@ public struct ParameterEstimator: Sendable {
         controls(fromOutputs: network(features(audio), weights: weights).values, batchSize: audio.batchSize)
     }
 
+    /// The estimate for one recording, read from its start (trimmed or zero-padded to the
+    /// model's window, `fitted`).
+    public func predict(recording: [Float]) -> Controls<Float> {
+        controls(fromOutputs: outputs(recording: recording), batchSize: 1)
+    }
+
+    /// The network's raw outputs for one recording.
+    func outputs(recording: [Float]) -> [Float] {
+        network(features(AudioBatch(batchSize: 1, sampleCount: sampleCount, samples: fitted(recording))), weights: weights).values
+    }
+
     /// The network's outputs: one per continuous parameter, one score per choice of a
-    /// categorical one (a one-of-N code trained by squared error: Brier's score), in order.
-    public var outputCount: Int { parameters.reduce(0) { $0 + ($1.choiceCount ?? 1) } }
+    /// categorical one (trained against its one-of-N code by cross-entropy), in order.
+    public var outputCount: Int { Self.outputCount(parameters) }
+    static func outputCount(_ parameters: [ParameterSpec]) -> Int { parameters.reduce(0) { $0 + ($1.choiceCount ?? 1) } }
     var hasChoices: Bool { parameters.contains { $0.choiceCount != nil } }
     /// Per output: whether it scores a choice.
     var choiceOutputs: [Bool] { parameters.flatMap { spec in spec.choiceCount.map { [Bool](repeating: true, count: $0) } ?? [false] } }
@@ -148,7 +159,7 @@ public struct ParameterEstimator: Sendable {
                 if let count = spec.choiceCount {
                     let scores = outputs[o..<(o + count)]
                     let k = scores.indices.max { scores[$0] < scores[$1] }! - o
-                    values.append(Float((Double(k) + 0.5) / Double(count)))
+                    values.append(Float(spec.normalised(choice: k)))
                     o += count
                 } else {
                     values.append(outputs[o]); o += 1
@@ -175,8 +186,8 @@ public struct ParameterEstimator: Sendable {
     /// One item's choices of categorical parameter `q`, likeliest first, with their scores.
     public func rankedChoices(_ audio: [Float], parameter q: Int) -> [(choice: Int, score: Float)] {
         guard let count = parameters[q].choiceCount else { return [] }
-        let outputs = network(features(AudioBatch(batchSize: 1, sampleCount: sampleCount, samples: fitted(audio))), weights: weights).values
-        let o = parameters[..<q].reduce(0) { $0 + ($1.choiceCount ?? 1) }
+        let outputs = outputs(recording: audio)
+        let o = Self.outputCount(Array(parameters[..<q]))
         return (0..<count).map { ($0, outputs[o + $0]) }.sorted { $0.score > $1.score }
     }
 

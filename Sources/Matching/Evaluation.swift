@@ -32,6 +32,11 @@ public struct MethodOutcome: Sendable {
     public var seconds: Double
     /// Syntheses performed (renders of one item; a gradient step counts one per restart).
     public var evaluations: Int
+
+    /// A method that cannot run here (no model, no dataset to look up): nothing found.
+    static func skipped(_ method: MatchMethod) -> MethodOutcome {
+        MethodOutcome(method: method, controls: [], audio: [], seconds: 0, evaluations: 0)
+    }
 }
 
 /// One target as the methods see it: the note (from its onset, at the synth's rate) and what the
@@ -123,8 +128,8 @@ public struct MatchEvaluator {
             controls = result.best.values
             evaluations = result.history.count * options.restarts + (useModel == nil ? 0 : 1)
         case .estimate:
-            guard let estimator else { return MethodOutcome(method: method, controls: [], audio: [], seconds: 0, evaluations: 0) }
-            controls = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: estimator.fitted(target.samples))).values
+            guard let estimator else { return .skipped(method) }
+            controls = estimator.predict(recording: target.samples).values
             evaluations = 0
         case .random:
             let r = RandomSearch.minimise(dimension: p, batchSize: 16, budget: SearchBudget(seconds: budget, evaluations: evaluationBudget), seed: seed, objective: objective(target))
@@ -138,16 +143,15 @@ public struct MatchEvaluator {
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
         case .estimateCMAES:
-            guard let estimator else { return MethodOutcome(method: method, controls: [], audio: [], seconds: 0, evaluations: 0) }
-            var mean = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: estimator.fitted(target.samples)))
-                .values.map { Double(min(max($0, 0.01), 0.99)) }
+            guard let estimator else { return .skipped(method) }
+            var mean = estimator.predict(recording: target.samples).values.map { Double(min(max($0, 0.01), 0.99)) }
             for (q, v) in known { mean[q] = v }
             let left = max(budget - Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, 0.001)
             let r = CMAES.minimise(initialMean: mean, sigma: 0.1, budget: SearchBudget(seconds: left, evaluations: evaluationBudget.map { max(1, $0 - 1) }), seed: seed, objective: objective(target))
             controls = r.best.map { Float($0) }
             evaluations = r.evaluations
         case .nearest:
-            guard let neighbours, neighbours.parameterCount == p else { return MethodOutcome(method: method, controls: [], audio: [], seconds: 0, evaluations: 0) }
+            guard let neighbours, neighbours.parameterCount == p else { return .skipped(method) }
             controls = neighbours.nearest(to: target.samples)
             evaluations = 0
         case .genetic:

@@ -81,7 +81,7 @@ public enum JointMatcher {
         } else if let estimator {
             var sum = [Double](repeating: 0, count: p)
             for note in notes {
-                let guess = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: estimator.fitted(note.samples)))
+                let guess = estimator.predict(recording: note.samples)
                 for q in 0..<p { sum[q] += Double(guess.values[q]) / Double(k) }
             }
             centre = sum

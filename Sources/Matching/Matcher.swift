@@ -141,22 +141,23 @@ public enum Matcher {
                            restartBests: b.restartBests, stepsTaken: a.stepsTaken + b.stepsTaken)
     }
 
-    /// The choices of categorical parameter `q` the restarts start from: the estimate played with
-    /// every choice (one batch: cheap next to a refinement step) ranked by the objective, the
-    /// best first, and the network's own likeliest choice always among the `count`. Measured on
+    /// The choices of categorical parameter `q` the restarts start from: the estimate `values`
+    /// played with every choice (one batch: cheap next to a refinement step) ranked by the
+    /// objective, the best first, and the estimate's own choice (the network's likeliest) always
+    /// among the `count`. Measured on
     /// Dexed's renders of random voices, the shipped network ranks the true DX7 algorithm no
     /// better than chance (results/dx7/estimator-summary.txt), so what the estimate sounds like
     /// with each algorithm decides the first starts.
-    static func likeliestChoices(of q: Int, at values: [Float], target: [Float], synth: any Synth, estimator: ParameterEstimator,
+    static func likeliestChoices(of q: Int, at values: [Float], target: [Float], synth: any Synth,
                                  objective: MatchObjective, count: Int) -> [Int] {
-        let choices = synth.parameters[q].choiceCount!, p = synth.parameters.count, n = target.count
+        let spec = synth.parameters[q], choices = spec.choiceCount!, p = synth.parameters.count, n = target.count
         var batch = Controls<Float>(layout: ControlLayout(parameters: synth.parameters, frameCount: 1), batchSize: choices,
                                     values: Array((0..<choices).map { _ in values }.joined()))
-        for c in 0..<choices { batch.values[c * p + q] = Float((Double(c) + 0.5) / Double(choices)) }
+        for c in 0..<choices { batch.values[c * p + q] = Float(spec.normalised(choice: c)) }
         let targets = AudioBatch(batchSize: choices, sampleCount: n, samples: Array((0..<choices).map { _ in target }.joined()))
         let losses = objective.values(synth.render(batch, RenderRequest(sampleCount: n)), targets).map { $0.isNaN ? Float.infinity : $0 }
         let byLoss = (0..<choices).sorted { losses[$0] < losses[$1] || (losses[$0] == losses[$1] && $0 < $1) }
-        let network = estimator.rankedChoices(target, parameter: q)[0].choice
+        let network = spec.choice(Double(values[q]))
         var picks = Array(byLoss.prefix(Swift.max(1, count)))
         if picks.count > 1, !picks.contains(network) { picks[picks.count - 1] = network }
         return picks
@@ -184,8 +185,7 @@ public enum Matcher {
             centre = Controls(layout: layout, batchSize: 1, values: initial)
         } else if let estimator {
             // The network reads its own window from the note's start (zero-padded when shorter).
-            let window = estimator.fitted(target)
-            centre = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: window))
+            centre = estimator.predict(recording: target)
         }
         // Categorical parameters are never refined: each restart keeps its own choice.
         let categorical = Set(synth.parameters.filter { $0.choiceCount != nil }.map(\.name))
@@ -195,11 +195,11 @@ public enum Matcher {
             estimate = guess
             if options.initial == nil, alternatives.isEmpty, let estimator, estimator.parameters == synth.parameters,
                let q = synth.parameters.firstIndex(where: { $0.choiceCount != nil }) {
-                let picks = likeliestChoices(of: q, at: guess.values, target: target, synth: synth, estimator: estimator,
+                let picks = likeliestChoices(of: q, at: guess.values, target: target, synth: synth,
                                              objective: objective, count: Swift.min(options.choices, restarts))
                 for (i, choice) in picks.enumerated() {
                     var values = guess.values
-                    values[q] = Float((Double(choice) + 0.5) / Double(synth.parameters[q].choiceCount!))
+                    values[q] = Float(synth.parameters[q].normalised(choice: choice))
                     if i == 0 { guess.values = values; estimate = guess } else { alternatives.append(values) }
                 }
             }

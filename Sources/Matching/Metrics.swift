@@ -24,53 +24,26 @@ public struct MatchMetrics: Sendable, Codable, Equatable {
     public static func measure(_ prediction: [Float], _ target: [Float], sampleRate: Double,
                                loss: MultiScaleSpectralLoss = .ddsp()) -> MatchMetrics {
         precondition(prediction.count == target.count, "metrics: signals differ in length")
-        let n = target.count
         let spectral = spectralDistance(prediction, target, loss: loss)
-        let configuration = STFTConfiguration(fftSize: 1024, hopSize: 256, padding: .centerReflect)
-        guard let stft = ShortTimeFourierTransform<Float>(configuration, sampleCount: n) else {
+        // The spectrograms the standard metrics use (centred 1024-point STFT, hop 256).
+        guard let pp = StandardMetrics.power(prediction.map(Double.init), StandardMetrics.centred1024),
+              let pt = StandardMetrics.power(target.map(Double.init), StandardMetrics.centred1024) else {
             return MatchMetrics(spectral: spectral, logSpectral: .nan, melCepstral: .nan)
         }
-        let bins = stft.binCount, frames = stft.frameCount
-        func power(_ x: [Float]) -> [Double] {
-            var spectrum = [Float](repeating: 0, count: stft.spectrumCount)
-            x.withUnsafeBufferPointer { xp in spectrum.withUnsafeMutableBufferPointer { stft.transform(xp.baseAddress!, into: $0.baseAddress!) } }
-            var p = [Double](repeating: 0, count: frames * bins)
-            for i in p.indices {
-                let re = Double(spectrum[2 * i]), im = Double(spectrum[2 * i + 1])
-                p[i] = re * re + im * im
-            }
-            return p
-        }
-        let pp = power(prediction), pt = power(target)
+        let bins = pp.bins, frames = pp.frames
         var lsd = 0.0
         for f in 0..<frames {
             var s = 0.0
             for k in 0..<bins {
-                let d = 10 * log10((pt[f * bins + k] + 1e-8) / (pp[f * bins + k] + 1e-8))
+                let d = 10 * log10((pt.values[f * bins + k] + 1e-8) / (pp.values[f * bins + k] + 1e-8))
                 s += d * d
             }
             lsd += (s / Double(bins)).squareRoot()
         }
-        let mel = MelFilterbank<Double>(sampleRate: sampleRate, fftSize: 1024, melCount: 40)
-        let dimensions = 12, bands = mel.melCount
-        func cepstra(_ p: [Double], frame f: Int) -> [Double] {
-            let logMel = (0..<bands).map { m -> Double in
-                var e = 0.0
-                for k in mel.support[m] { e += mel.weights[m * bins + k] * p[f * bins + k] }
-                return log(e + 1e-6)
-            }
-            return (1...dimensions).map { d in
-                var c = 0.0
-                for m in 0..<bands { c += logMel[m] * cos(Double.pi * Double(d) * (Double(m) + 0.5) / Double(bands)) }
-                return c * (2 / Double(bands)).squareRoot()
-            }
-        }
-        var mcd = 0.0
-        for f in 0..<frames {
-            let a = cepstra(pt, frame: f), b = cepstra(pp, frame: f)
-            mcd += (10 / log(10.0)) * (2 * zip(a, b).reduce(0) { $0 + ($1.0 - $1.1) * ($1.0 - $1.1) }).squareRoot()
-        }
-        return MatchMetrics(spectral: spectral, logSpectral: lsd / Double(frames), melCepstral: mcd / Double(frames))
+        // The orthonormal DCT-II of ln(mel power) is sqrt(2 M) times the SPTK-convention
+        // cepstrum of ln(mel amplitude) (M = 40 bands), and the distance is linear in it.
+        let mcd = StandardMetrics.melCepstral(pp, pt, sampleRate: sampleRate) * (2 * 40.0).squareRoot()
+        return MatchMetrics(spectral: spectral, logSpectral: lsd / Double(frames), melCepstral: mcd)
     }
 }
 
@@ -176,24 +149,15 @@ public struct ListenerMetrics: Sendable, Equatable {
 
     /// The match's spectral centroid over the target's (power-weighted over all frames).
     static func centroidRatio(_ x: [Float], _ y: [Float], sampleRate: Double) -> Double {
-        guard let stft = ShortTimeFourierTransform<Float>(STFTConfiguration(fftSize: 1024, hopSize: 256, padding: .centerReflect),
-                                                          sampleCount: x.count) else { return .nan }
-        func power(_ s: [Float]) -> [Double] {
-            var spectrum = [Float](repeating: 0, count: stft.spectrumCount)
-            s.withUnsafeBufferPointer { sp in spectrum.withUnsafeMutableBufferPointer { stft.transform(sp.baseAddress!, into: $0.baseAddress!) } }
-            return (0..<(stft.frameCount * stft.binCount)).map { i -> Double in
-                let re = Double(spectrum[2 * i]), im = Double(spectrum[2 * i + 1])
-                return re * re + im * im
-            }
-        }
-        let bins = stft.binCount
-        func centroid(_ p: [Double]) -> Double {
+        guard let px = StandardMetrics.power(x.map(Double.init), StandardMetrics.centred1024),
+              let py = StandardMetrics.power(y.map(Double.init), StandardMetrics.centred1024) else { return .nan }
+        func centroid(_ p: StandardMetrics.Spectrogram) -> Double {
             var num = 0.0, den = 0.0
-            for (i, v) in p.enumerated() { num += v * Double(i % bins) * sampleRate / 1024; den += v }
+            for (i, v) in p.values.enumerated() { num += v * Double(i % p.bins) * sampleRate / 1024; den += v }
             return den > 0 ? num / den : 0
         }
-        let cy = centroid(power(y))
-        return cy > 0 ? centroid(power(x)) / cy : .nan
+        let cy = centroid(py)
+        return cy > 0 ? centroid(px) / cy : .nan
     }
 }
 

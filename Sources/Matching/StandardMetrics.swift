@@ -33,12 +33,15 @@ public struct StandardMetrics: Sendable, Codable, Equatable {
     public static func measure(_ prediction: [Float], _ target: [Float], sampleRate: Double) -> StandardMetrics {
         precondition(prediction.count == target.count, "metrics: signals differ in length")
         let x = prediction.map(Double.init), y = target.map(Double.init)
-        return StandardMetrics(melCepstralDB: melCepstral(x, y, sampleRate: sampleRate), logSpectralAllDB: logSpectralAll(x, y),
+        let px = power(x, centred1024), py = power(y, centred1024)
+        return StandardMetrics(melCepstralDB: melCepstral(px, py, sampleRate: sampleRate), logSpectralAllDB: logSpectralAll(px, py),
                                spectralConvergence: convergence(x, y), mfccL1: mfccL1(x, y, sampleRate: sampleRate))
     }
 
+    typealias Spectrogram = (values: [Double], frames: Int, bins: Int)
+
     /// Power spectrogram (frames x bins) of `x`, or nil when `x` is too short for the frame.
-    static func power(_ x: [Double], _ configuration: STFTConfiguration) -> (values: [Double], frames: Int, bins: Int)? {
+    static func power(_ x: [Double], _ configuration: STFTConfiguration) -> Spectrogram? {
         guard let stft = ShortTimeFourierTransform<Double>(configuration, sampleCount: x.count) else { return nil }
         var spectrum = [Double](repeating: 0, count: stft.spectrumCount)
         x.withUnsafeBufferPointer { xp in spectrum.withUnsafeMutableBufferPointer { stft.transform(xp.baseAddress!, into: $0.baseAddress!) } }
@@ -51,7 +54,7 @@ public struct StandardMetrics: Sendable, Codable, Equatable {
     }
 
     /// Mel energies (frames x bands) of a power spectrogram.
-    static func mel(_ p: (values: [Double], frames: Int, bins: Int), _ bank: MelFilterbank<Double>) -> [[Double]] {
+    static func mel(_ p: Spectrogram, _ bank: MelFilterbank<Double>) -> [[Double]] {
         (0..<p.frames).map { f in
             (0..<bank.melCount).map { m in
                 var e = 0.0
@@ -63,8 +66,9 @@ public struct StandardMetrics: Sendable, Codable, Equatable {
 
     static let centred1024 = STFTConfiguration(fftSize: 1024, hopSize: 256, padding: .centerReflect)
 
-    static func melCepstral(_ x: [Double], _ y: [Double], sampleRate: Double) -> Double {
-        guard let px = power(x, centred1024), let py = power(y, centred1024) else { return .nan }
+    /// The MCD of two power spectrograms of the centred 1024-point STFT.
+    static func melCepstral(_ px: Spectrogram?, _ py: Spectrogram?, sampleRate: Double) -> Double {
+        guard let px, let py else { return .nan }
         let bank = MelFilterbank<Double>(sampleRate: sampleRate, fftSize: 1024, melCount: 40)
         let bands = 40, dimensions = 12
         func cepstra(_ energies: [Double]) -> [Double] {
@@ -84,8 +88,8 @@ public struct StandardMetrics: Sendable, Codable, Equatable {
         return total / Double(px.frames)
     }
 
-    static func logSpectralAll(_ x: [Double], _ y: [Double]) -> Double {
-        guard let px = power(x, centred1024), let py = power(y, centred1024) else { return .nan }
+    static func logSpectralAll(_ px: Spectrogram?, _ py: Spectrogram?) -> Double {
+        guard let px, let py else { return .nan }
         var sum = 0.0
         for (a, b) in zip(px.values, py.values) { let d = 10 * log10((a + 1e-8) / (b + 1e-8)); sum += d * d }
         return (sum / Double(px.values.count)).squareRoot()
@@ -114,7 +118,7 @@ public struct StandardMetrics: Sendable, Codable, Equatable {
         guard let px = power(x, c), let py = power(y, c) else { return .nan }
         let bank = MelFilterbank<Double>(sampleRate: sampleRate, fftSize: 2048, melCount: 128)
         let bands = 128, coefficients = 20
-        func mfcc(_ p: (values: [Double], frames: Int, bins: Int)) -> [[Double]] {
+        func mfcc(_ p: Spectrogram) -> [[Double]] {
             var db = mel(p, bank).map { $0.map { 10 * log10(max($0, 1e-10)) } }
             let floor = (db.flatMap { $0 }.max() ?? 0) - 80
             db = db.map { $0.map { max($0, floor) } }

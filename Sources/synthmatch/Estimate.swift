@@ -51,8 +51,7 @@ struct Estimate: ParsableCommand {
                 failures += 1
                 continue
             }
-            let window = estimator.fitted(note)
-            let controls = estimator.predict(AudioBatch(batchSize: 1, sampleCount: estimator.sampleCount, samples: window))
+            let controls = estimator.predict(recording: note)
             // A path may hold commas or quotes: quoted as CSV quotes them.
             let field = target.contains(where: { ",\"\n\r".contains($0) }) ? "\"" + target.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : target
             var row = [field, f0.map { String(format: "%.3f", $0) } ?? ""]

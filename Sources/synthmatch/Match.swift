@@ -105,7 +105,7 @@ struct Match: ParsableCommand {
             bestAudio = module.render(Controls<Float>(layout: layout, batchSize: 1, values: best), RenderRequest(sampleCount: notePart.count)).samples
             dx7 = (export.patch, export.note, MatchMetrics.spectralDistance(result.audio, notePart, loss: options.loss))
         }
-        let metrics = MatchMetrics.measure(bestAudio, notePart, sampleRate: rate, loss: options.loss)
+        let spectral = MatchMetrics.spectralDistance(bestAudio, notePart, loss: options.loss)
         let baseline = MatchMetrics.sineBaseline(target: notePart, f0: pitch.hz ?? 220, sampleRate: rate, loss: options.loss)
         let estimateSpectral: Double? = result.estimate.map {
             MatchMetrics.spectralDistance(module.render($0, RenderRequest(sampleCount: notePart.count)).samples, notePart, loss: options.loss)
@@ -128,7 +128,7 @@ struct Match: ParsableCommand {
             "match_sample_rate": fmt(rate),
         ]
         let standard = StandardMetrics.measure(bestAudio, notePart, sampleRate: rate)
-        preset.scores = ["spectral_loss": metrics.spectral, "log_spectral_distance_db": standard.logSpectralAllDB,
+        preset.scores = ["spectral_loss": spectral, "log_spectral_distance_db": standard.logSpectralAllDB,
                          "mel_cepstral_distance_db": standard.melCepstralDB, "spectral_convergence": standard.spectralConvergence,
                          "mfcc_l1": standard.mfccL1, "sine_baseline_spectral_loss": baseline,
                          "estimate_spectral_loss": estimateSpectral ?? .nan].filter { $0.value.isFinite }
@@ -160,10 +160,10 @@ struct Match: ParsableCommand {
         print(String(format: "refined (%d steps x %d restarts, %.1f s%@): spectral loss %.4f (a sine at the pitch with the target's envelope: %.4f), log-spectral distance %.2f dB, mel-cepstral distance %.2f dB (standard forms: see README)",
                      result.stepsTaken, restarts, result.seconds,
                      result.stepsTaken < steps ? String(format: "; stopped by --time-limit %g s before --steps %d", timeLimit, steps) : "",
-                     metrics.spectral, baseline, standard.logSpectralAllDB, standard.melCepstralDB))
+                     spectral, baseline, standard.logSpectralAllDB, standard.melCepstralDB))
         if let dx7 {
             print(String(format: "DX7 patch '%@' (algorithm %d) at MIDI note %d: rounded to the DX7's integers the spectral loss goes from %.4f to %.4f; preset.syx is a single voice Dexed loads (play it at note %d; %+.1f cents of fine tune are not in the voice)",
-                         dx7.patch.name, dx7.patch.algorithm, dx7.note, dx7.refined, metrics.spectral, dx7.note, key.cents))
+                         dx7.patch.name, dx7.patch.algorithm, dx7.note, dx7.refined, spectral, dx7.note, key.cents))
         }
         print(String(format: "wrote %@/preset.json, %@match.wav (%.2f s at %.0f Hz, gain %+.1f dB), refinement.csv", out, dx7 == nil ? "" : "preset.syx, ",
                      Double(wav.count) / outputRate, outputRate, preset.gain_db))

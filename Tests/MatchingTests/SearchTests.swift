@@ -77,13 +77,8 @@ final class SearchTests: XCTestCase {
 
     /// An evaluation budget caps every method's synth evaluations, whatever the machine's load.
     func testEvaluationBudgetCapsEveryMethod() throws {
-        let synth = SubtractiveSynth()
-        let estimator = try tinyEstimator(for: synth, sampleCount: 2048)
-        let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
-        let target = synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 3000)).samples
-        var evaluator = MatchEvaluator(synth: synth, estimator: estimator, budget: 60)
-        evaluator.loss = .ddsp(fftSizes: [512, 128])
-        evaluator.restarts = 2
+        let (base, target) = try smallEvaluation(budget: 60)
+        var evaluator = base
         evaluator.evaluationBudget = 40
         for method in MatchMethod.allCases where method != .nearest && method != .estimate {
             let outcome = evaluator.run(method, target: EvaluationTarget(samples: target, pinned: ["f0": 220]), seed: 2)
@@ -146,13 +141,9 @@ final class EvaluatorTests: XCTestCase {
     }
 
     func testEveryMethodRunsWithinItsBudget() throws {
-        let synth = SubtractiveSynth()
-        let estimator = try tinyEstimator(for: synth, sampleCount: 2048)
-        let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
-        let target = synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 3000)).samples
-        var evaluator = MatchEvaluator(synth: synth, estimator: estimator, budget: 0.5)
-        evaluator.loss = .ddsp(fftSizes: [512, 128])
-        evaluator.restarts = 2
+        let (base, target) = try smallEvaluation(budget: 0.5)
+        var evaluator = base
+        let synth = evaluator.synth, layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
         // A small dataset of the synth for the nearest-neighbour method.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("synthmatch-nn-\(UUID().uuidString).h5").path
         defer { try? FileManager.default.removeItem(atPath: path) }
@@ -170,4 +161,15 @@ final class EvaluatorTests: XCTestCase {
             if method != .estimate && method != .nearest { XCTAssertGreaterThan(outcome.evaluations, 1, "\(method)") }
         }
     }
+}
+
+/// The subtractive synth's evaluator as the evaluator tests use it (an untrained tiny estimator,
+/// two restarts, a short loss), and a target: its default preset, 3000 samples.
+func smallEvaluation(budget: Double) throws -> (MatchEvaluator, [Float]) {
+    let synth = SubtractiveSynth()
+    let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
+    var evaluator = MatchEvaluator(synth: synth, estimator: try tinyEstimator(for: synth, sampleCount: 2048), budget: budget)
+    evaluator.loss = .ddsp(fftSizes: [512, 128])
+    evaluator.restarts = 2
+    return (evaluator, synth.render(Controls<Float>(defaultsFor: layout, batchSize: 1), RenderRequest(sampleCount: 3000)).samples)
 }
