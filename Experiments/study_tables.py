@@ -2,7 +2,8 @@
 """Prints the README's study tables (markdown) from the CSVs the studies write:
 results/landscape/basins.csv, results/frequency/summary.csv, results/gradients/*.csv and
 results/landscape/ripple.csv, results/bench/scaling.csv.
-Usage: python3 Experiments/study_tables.py [landscape|ripple|frequency|gradients|scaling]"""
+results/reading_group, results/pitch_ranking and results/landscape/ratio_summary.csv.
+Usage: python3 Experiments/study_tables.py [landscape|ripple|frequency|gradients|scaling|reading-group|pitch-ranking|ratio-landscape]"""
 import csv
 import sys
 from collections import defaultdict
@@ -134,8 +135,112 @@ def scaling():
                   f"({float(r['batch']) / float(r['wall_seconds']):.0f} examples/s of 1 s)")
 
 
+def mean_ci(values, resamples=2000, seed=1):
+    """Mean and 95% percentile-bootstrap interval (fixed seed)."""
+    import random
+    rng = random.Random(seed)
+    x = [v for v in values if v == v]
+    if not x:
+        return float("nan"), float("nan"), float("nan")
+    means = sorted(sum(rng.choice(x) for _ in x) / len(x) for _ in range(resamples))
+    return sum(x) / len(x), means[int(0.025 * (resamples - 1))], means[int(0.975 * (resamples - 1))]
+
+
+def reading_group():
+    """results/reading_group: torch (group's setup, two parametrisations) and bench reading-group."""
+    rows = []
+    for r in load("results/reading_group/torch-runs.csv"):
+        label = "torch, free softplus amplitudes (the group's)" if r["parametrisation"] == "softplus" else "torch, DDSP's factorised amplitudes"
+        rows.append((label, r))
+    for variant, label in (("group_settings", "SynthMatch `harmonic`, linear + log (the group's loss)"),
+                           ("linear_only", "SynthMatch `harmonic`, linear term only")):
+        try:
+            rows += [(label, r) for r in load(f"results/reading_group/{variant}-runs.csv")]
+        except FileNotFoundError:
+            pass
+    print("| target | setup | seeds | output / target RMS | max harmonic error | final loss |")
+    print("|---|---|---|---|---|---|")
+    for target in ("a440", "c261", "e329_odd"):
+        for label in dict.fromkeys(l for l, _ in rows):
+            rs = [r for l, r in rows if l == label and r["target"] == target]
+            if not rs:
+                continue
+            rms = mean_ci([float(r["rms_ratio"]) for r in rs])
+            err = mean_ci([100 * float(r["max_relative_error"]) for r in rs])
+            loss = mean_ci([float(r["final_loss"]) for r in rs])
+            def cell(m, fmt, unit=""):
+                return f"{m[0]:{fmt}}{unit}" + (f" [{m[1]:{fmt}}, {m[2]:{fmt}}]" if len(rs) > 1 else "")
+            print(f"| {target} | {label} | {len(rs)} | {cell(rms, '.3f')} | {cell(err, '.1f', '%')} | {cell(loss, '.2f')} |")
+
+
+def ddsp_seed_collapse():
+    """results/ddsp_seed_collapse/CONFIG-seedN/summary.csv (f0-given runs)."""
+    import glob
+    import os
+    runs = defaultdict(list)
+    for path in sorted(glob.glob("results/ddsp_seed_collapse/*-seed*/summary.csv")):
+        config = os.path.basename(os.path.dirname(path)).rsplit("-seed", 1)[0]
+        for r in load(path):
+            if r["run"] == "fixed_f0":
+                runs[(config, r["target"])].append(r)
+    labels = {"base": "committed setup (noise at the harmonics' rate)", "slow_noise": "noise at a tenth of the rate",
+              "no_noise": "no noise module", "log_offset": "log(S + 1e-7) instead of safe_log",
+              "centred": "centred frames", "centred_log_offset": "centred frames and log(S + 1e-7)",
+              "lr0.01": "constant learning rate 0.01", "lr0.002": "constant learning rate 0.002"}
+    print("| setup | seeds | A 440: runs collapsed (error > 90%); median (worst) max harmonic error | C 261 | E 329 odd | median final loss (A, C, E) |")
+    print("|---|---|---|---|---|---|")
+    for config, label in labels.items():
+        cells, losses, seeds = [], [], 0
+        for target in ("a440", "c261", "e329_odd"):
+            rs = runs.get((config, target), [])
+            if not rs:
+                cells.append("-"); losses.append("-"); continue
+            seeds = len(rs)
+            errors = sorted(100 * float(r["max_relative_amplitude_error"]) for r in rs)
+            loss = sorted(float(r["final_loss"]) for r in rs)
+            collapsed = sum(e > 90 for e in errors)
+            worst = f", worst {errors[-1]:.1f}%" if len(errors) > 1 else ""
+            cells.append(f"{collapsed} of {len(rs)}; {errors[len(errors) // 2]:.2f}%{worst}")
+            losses.append(f"{loss[len(loss) // 2]:.2f}")
+        if seeds:
+            print(f"| {label} | {seeds} | " + " | ".join(cells) + f" | {', '.join(losses)} |")
+
+
+def pitch_ranking():
+    rows = load("results/pitch_ranking/summary.csv")
+    published = {("square", "spectrogram_identity"): ("0.5", "0.676", "0.7"), ("square", "spectrogram_wasserstein_time"): ("0.48", "0.733", "0.748"),
+                 ("square", "spectrogram_wasserstein_frequency"): ("0.528", "0.605", "0.623"),
+                 ("sawtooth", "spectrogram_identity"): ("0.47", "0.642", "0.701"), ("sawtooth", "spectrogram_wasserstein_time"): ("0.48", "0.712", "0.715"),
+                 ("sawtooth", "spectrogram_wasserstein_frequency"): ("0.53", "0.571", "0.543"),
+                 ("sine", "spectrogram_identity"): ("0.517", "0.855", "0.87"), ("sine", "spectrogram_wasserstein_time"): ("0.491", "0.848", "0.863"),
+                 ("sine", "spectrogram_wasserstein_frequency"): ("0.495", "0.687", "0.735")}
+    cents = list(dict.fromkeys(r["cents"] for r in rows))
+    print("| waveform | loss | " + " | ".join(("+-0.5 cent" if float(c) == 0 else f"+{float(c):.0f} cents") for c in cents)
+          + " | DiffMoog's (f+-eps, 300, 600) |")
+    print("|---|---|" + "---|" * (len(cents) + 1))
+    for w in dict.fromkeys(r["waveform"] for r in rows):
+        for loss in dict.fromkeys(r["loss"] for r in rows):
+            cells = []
+            for c in cents:
+                r = [x for x in rows if x["waveform"] == w and x["loss"] == loss and x["cents"] == c][0]
+                cells.append(f"{float(r['accuracy']):.2f} [{float(r['ci_low']):.2f}, {float(r['ci_high']):.2f}]")
+            pub = published.get((w, loss))
+            print(f"| {w} | {loss.replace('_', ' ')} | " + " | ".join(cells) + f" | {', '.join(pub) if pub else '-'} |")
+
+
+def ratio_landscape():
+    rows = load("results/landscape/ratio_summary.csv")
+    print("| loss | basin width (cents) | share of grid pointing to the target | local minima on the grid | lowest point at the target |")
+    print("|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['loss_name'].replace('_', ' ')} | {float(r['basin_width_cents']):.0f} [{float(r['basin_ci_low']):.0f}, {float(r['basin_ci_high']):.0f}] | "
+              f"{100 * float(r['points_toward_fraction']):.0f}% [{100 * float(r['toward_ci_low']):.0f}, {100 * float(r['toward_ci_high']):.0f}] | "
+              f"{float(r['local_minima']):.0f} [{float(r['minima_ci_low']):.0f}, {float(r['minima_ci_high']):.0f}] | "
+              f"{100 * float(r['global_minimum_at_target_fraction']):.0f}% of {r['seeds']} |")
+
+
 if __name__ == "__main__":
     wanted = sys.argv[1:] or ["landscape", "ripple", "frequency", "gradients", "scaling"]
     for name in wanted:
         print(f"\n## {name}\n")
-        globals()[name]()
+        globals()[name.replace("-", "_")]()

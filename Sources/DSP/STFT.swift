@@ -193,4 +193,13 @@ public final class ShortTimeFourierTransform<T: SynthScalar> {
         signal.withUnsafeBufferPointer { s in out.withUnsafeMutableBufferPointer { o in transform(s.baseAddress!, into: o.baseAddress!) } }
         return out
     }
+
+    /// `|STFT x|^2`, frames x bins row-major (allocating; for metrics and studies, not hot loops).
+    public func power(_ signal: [T]) -> [T] {
+        let spectrum = transform(signal)
+        return (0..<(frameCount * binCount)).map { i -> T in
+            let re = spectrum[2 * i], im = spectrum[2 * i + 1]
+            return re * re + im * im
+        }
+    }
 }

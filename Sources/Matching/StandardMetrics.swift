@@ -43,14 +43,7 @@ public struct StandardMetrics: Sendable, Codable, Equatable {
     /// Power spectrogram (frames x bins) of `x`, or nil when `x` is too short for the frame.
     static func power(_ x: [Double], _ configuration: STFTConfiguration) -> Spectrogram? {
         guard let stft = ShortTimeFourierTransform<Double>(configuration, sampleCount: x.count) else { return nil }
-        var spectrum = [Double](repeating: 0, count: stft.spectrumCount)
-        x.withUnsafeBufferPointer { xp in spectrum.withUnsafeMutableBufferPointer { stft.transform(xp.baseAddress!, into: $0.baseAddress!) } }
-        var values = [Double](repeating: 0, count: stft.frameCount * stft.binCount)
-        for i in values.indices {
-            let re = spectrum[2 * i], im = spectrum[2 * i + 1]
-            values[i] = re * re + im * im
-        }
-        return (values, stft.frameCount, stft.binCount)
+        return (stft.power(x), stft.frameCount, stft.binCount)
     }
 
     /// Mel energies (frames x bands) of a power spectrogram.

@@ -5,7 +5,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "SynthMatch studies and benchmarks; each writes CSV under results/.",
-        subcommands: [DDSPSeedStudy.self, ThroughputStudy.self, SynthThroughputStudy.self, WavetableSpeedStudy.self, DatasetStudy.self, LossLandscapeStudy.self, FrequencyEstimationStudy.self, GradientEstimatorStudy.self, ScalingStudy.self, RippleStudy.self, PlotCommand.self])
+        subcommands: [DDSPSeedStudy.self, ReadingGroupStudy.self, PitchRankingStudy.self, RatioLandscapeStudy.self, PhaseAccumulationStudy.self, PeersStudy.self, ThroughputStudy.self, SynthThroughputStudy.self, WavetableSpeedStudy.self, DatasetStudy.self, LossLandscapeStudy.self, FrequencyEstimationStudy.self, GradientEstimatorStudy.self, ScalingStudy.self, RippleStudy.self, PlotCommand.self])
 }
 
 /// Options every study shares.

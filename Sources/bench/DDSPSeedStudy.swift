@@ -40,6 +40,21 @@ struct DDSPSeedStudy: ParsableCommand {
     @Option(parsing: .upToNextOption, help: "Targets to run (a440, c261, e329_odd); all by default.")
     var only: [String] = []
 
+    @Flag(help: "Leave out the filtered noise (the harmonic bank alone).")
+    var noNoise = false
+
+    @Option(help: "Learning-rate multiplier for the noise bands (the reading group's script: 0.1).")
+    var noiseRateScale: Double = 1
+
+    @Flag(help: "Run only the f0-given fits (no learned-f0 runs).")
+    var fixedF0Only = false
+
+    @Option(help: "Take the log as log(S + EPS) (the reading group's, EPS 1e-7) instead of DDSP's safe_log (1e-5).")
+    var logOffset: Double?
+
+    @Option(help: "STFT framing of every resolution: endZeros (DDSP's, default), centerReflect (torch.stft's), none.")
+    var framing: STFTPadding = .endZeros
+
     struct Target {
         let name: String
         let f0: Double
@@ -59,16 +74,18 @@ struct DDSPSeedStudy: ParsableCommand {
         Parallelism.threadCount = options.threads
         let out = options.out ?? "results/ddsp_seed"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        let model = SynthRegistry.harmonicPlusNoise(sampleRate: Self.sampleRate)
+        let full = SynthRegistry.harmonicPlusNoise(sampleRate: Self.sampleRate)
+        let model = noNoise ? SynthSum(name: "harmonic-bank", parts: [full.parts[0]]) : full
         let bank = model.parts[0] as! HarmonicOscillatorBank
-        let loss = MultiScaleSpectralLoss.ddsp(logMagnitudeWeight: logWeight)
+        var loss = MultiScaleSpectralLoss.ddsp(logMagnitudeWeight: logWeight).framed(framing)
+        if let logOffset { loss.logarithm = .offset(epsilon: logOffset) }
         var summary = CSVWriter(path: "\(out)/summary.csv", header: [
             "target", "run", "f0_start_hz", "f0_final_hz", "f0_target_hz", "final_loss", "max_relative_amplitude_error", "steps"])
         for target in Self.targets where only.isEmpty || only.contains(target.name) {
             let targetAudio = renderTarget(target, bank: bank)
             try AudioFile.write(MonoAudio(samples: targetAudio.samples, sampleRate: Self.sampleRate), to: "\(out)/\(target.name)_target.wav")
             var runs: [(name: String, start: Double?)] = [("fixed_f0", nil)]
-            for o in f0Offsets { runs.append((String(format: "learn_f0_%@%.0fpct", o < 0 ? "minus" : "plus", abs(o) * 100), target.f0 * (1 + o))) }
+            for o in f0Offsets where !fixedF0Only { runs.append((String(format: "learn_f0_%@%.0fpct", o < 0 ? "minus" : "plus", abs(o) * 100), target.f0 * (1 + o))) }
             for run in runs {
                 let result = try fit(target, run: run.name, f0Start: run.start, model: model, bank: bank, loss: loss,
                                      targetAudio: targetAudio, out: out)
@@ -103,10 +120,10 @@ struct DDSPSeedStudy: ParsableCommand {
         let learnF0 = f0Start != nil
         var fit = ControlFit(synth: model, loss: loss, target: targetAudio, initial: initial,
                              trainable: { learnF0 || $0.name != "f0" },
-                             learningRateScale: { $0.name == "f0" ? f0RateScale : 1 }, tieFrames: true,
+                             learningRateScale: { $0.name == "f0" ? f0RateScale : ($0.name.hasPrefix("noise_") ? noiseRateScale : 1) }, tieFrames: true,
                              optimiser: Adam(learningRate: learningRate),
                              schedule: .exponential(finalFraction: finalRateFraction, steps: steps), noiseKeys: [seed])
-        var header = ["step", "loss", "f0_hz"]
+        var header = ["step", "loss", "f0_hz", "overall_amplitude", "mean_noise_gain"]
         for h in target.harmonics { header += ["harmonic_\(h.k)_amplitude", "harmonic_\(h.k)_relative_error"] }
         var csv = CSVWriter(path: "\(out)/\(target.name)_\(run).csv", header: header)
         try AudioFile.write(MonoAudio(samples: fit.render().samples, sampleRate: Self.sampleRate), to: "\(out)/\(target.name)_\(run)_start.wav")
@@ -116,7 +133,12 @@ struct DDSPSeedStudy: ParsableCommand {
             let controls = fit.controls
             let (amplitudes, f0) = harmonicAmplitudes(controls, bank: bank, count: bank.harmonicCount)
             let sum = target.harmonics.reduce(0) { $0 + $1.amplitude }
-            var row: [Any] = [step, 0.0, f0]
+            // The overall harmonic amplitude and the noise bands' mean gain (frame 0): where a
+            // collapse goes (README, "DDSP seed experiments").
+            let overall = bank.parameters[0].physical(Double(controls[item: 0, parameter: 0, frame: 0]))
+            let noiseSpecs = model.parameters.indices.filter { model.parameters[$0].name.hasPrefix("noise_") }
+            let noiseGain = noiseSpecs.isEmpty ? 0 : noiseSpecs.reduce(0.0) { $0 + model.parameters[$1].physical(Double(controls[item: 0, parameter: $1, frame: 0])) } / Double(noiseSpecs.count)
+            var row: [Any] = [step, 0.0, f0, overall, noiseGain]
             var maxError = 0.0
             for h in target.harmonics {
                 let expected = Self.level * h.amplitude / sum
@@ -146,3 +168,5 @@ struct DDSPSeedStudy: ParsableCommand {
         return (zip(weights, valid).map { $1 ? a * $0 / sum : 0 }, f0)
     }
 }
+
+extension STFTPadding: ExpressibleByArgument {}

@@ -63,7 +63,7 @@ struct LossLandscapeStudy: ParsableCommand {
         ]
     }
 
-    func losses() -> [(name: String, loss: any AudioLoss)] {
+    static func losses() -> [(name: String, loss: any AudioLoss)] {
         let ddsp = MultiScaleSpectralLoss.ddsp()
         return [
             ("l1_waveform", WaveformLoss(.l1)),
@@ -93,7 +93,7 @@ struct LossLandscapeStudy: ParsableCommand {
                                                                     "loss", "grad_f0", "grad_points_to_target"])
         var summary = CSVWriter(path: "\(out)/basins\(suffix).csv", header: ["signal", "target_f0", "loss_name", "basin_low_cents", "basin_high_cents",
                                                                      "basin_width_cents", "converges_fraction", "points_toward_fraction"])
-        let lossList = losses()
+        let lossList = Self.losses()
         for signal in try signals(frameCount: frameCount) {
             var panels: [String: [SVGPlot.Series]] = [:]
             let spec = signal.synth.parameters[signal.f0Parameter]
