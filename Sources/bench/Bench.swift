@@ -1,4 +1,5 @@
 import ArgumentParser
+import DSP
 
 @main
 struct Bench: ParsableCommand {
@@ -6,6 +7,12 @@ struct Bench: ParsableCommand {
         commandName: "bench",
         abstract: "SynthMatch studies and benchmarks; each writes CSV under results/.",
         subcommands: [DDSPSeedStudy.self, ReadingGroupStudy.self, PitchRankingStudy.self, RatioLandscapeStudy.self, PhaseAccumulationStudy.self, PeersStudy.self, ThroughputStudy.self, SynthThroughputStudy.self, WavetableSpeedStudy.self, DatasetStudy.self, LossLandscapeStudy.self, FrequencyEstimationStudy.self, GradientEstimatorStudy.self, ScalingStudy.self, RippleStudy.self, PlotCommand.self])
+
+    /// Start-up: freed buffers stay in the process (`ProcessMemory`), then the command runs.
+    static func main() {
+        ProcessMemory.keepFreedBuffers()
+        main(nil)
+    }
 }
 
 /// Options every study shares.
