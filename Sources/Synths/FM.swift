@@ -95,7 +95,22 @@ public struct FMSynth: Synth {
     @_specialize(where T == Double)
     public func valueWithPullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest)
         -> (value: AudioBatch<T>, pullback: (AudioBatch<T>) -> Controls<T>) {
-        renderThenPullback(controls, request) { [self] in pullback($0, $1, $2) }
+        // Each note's forward state (phase arguments, levels, outputs: 21 rows of samples) is
+        // kept for the pullback instead of being recomputed there, which was a third of the
+        // forward + backward time. The pullback only reads it, so it may run more than once.
+        let states = StateStore<T>(count: controls.batchSize)
+        var audio = AudioBatch<T>(zeros: controls.batchSize, sampleCount: request.sampleCount)
+        renderEachItem(controls, request, into: &audio) { b, out in
+            let voice = Voice(self, controls, item: b, sampleCount: request.sampleCount)
+            let state = voice.forward()
+            voice.mix(state, into: out)
+            states.store(state, at: b)
+        }
+        return (audio, { [self] dAudio in
+            pullbackEachItem(controls, request, dAudio) { b, dy, g in
+                Voice(self, controls, item: b, sampleCount: request.sampleCount).backward(dy, into: g, state: states[b])
+            }
+        })
     }
 
     @_specialize(where T == Float)
@@ -118,6 +133,25 @@ extension FMSynth {
         }
         func row(_ p: UnsafeMutablePointer<T>, _ op: Int) -> UnsafeMutablePointer<T> { p + op * n }
         func deallocate() { theta.deallocate(); level.deallocate(); out.deallocate() }
+    }
+
+    /// The forward states of a batch, owned by a pullback closure and freed with it. Workers
+    /// store into distinct slots, so the slots are raw memory rather than an array.
+    final class StateStore<T: SynthScalar>: @unchecked Sendable {
+        private let slots: UnsafeMutablePointer<State<T>?>
+        private let count: Int
+        init(count: Int) {
+            self.count = count
+            slots = .allocate(capacity: count)
+            slots.initialize(repeating: nil, count: count)
+        }
+        func store(_ state: State<T>, at b: Int) { slots[b] = state }
+        subscript(b: Int) -> State<T>? { slots[b] }
+        deinit {
+            for b in 0..<count { slots[b]?.deallocate() }
+            slots.deinitialize(count: count)
+            slots.deallocate()
+        }
     }
 
     struct Voice<T: SynthScalar> {
@@ -234,9 +268,11 @@ extension FMSynth {
         }
 
         /// Adds dL/d(normalised controls) of this item into `g`.
-        func backward(_ dy: UnsafeMutablePointer<T>, into g: UnsafeMutablePointer<T>) {
-            let s = forward()
-            defer { s.deallocate() }
+        /// `state`: this note's forward state when the caller kept it (read only here);
+        /// recomputed (and freed) otherwise.
+        func backward(_ dy: UnsafeMutablePointer<T>, into g: UnsafeMutablePointer<T>, state: State<T>? = nil) {
+            let s = state ?? forward()
+            defer { if state == nil { s.deallocate() } }
             let alg = synth.algorithm, loop = alg.loop
             // Reuse `out` rows of the backward pass for dOut, keeping the forward outputs the
             // feedback gradient needs in a copy of the source's row.
