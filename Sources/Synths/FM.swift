@@ -113,6 +113,8 @@ public struct FMSynth: Synth {
         })
     }
 
+    /// The pullback that recomputes each note's forward state instead of reusing the one
+    /// `valueWithPullback` kept: the reference `FMTests` holds the kept-state path to, bit for bit.
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func pullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, _ dAudio: AudioBatch<T>) -> Controls<T> {

@@ -70,6 +70,12 @@ struct DDSPSeedStudy: ParsableCommand {
 
     static let sampleRate = 16000.0, sampleCount = 16000, frameCount = 250, level = 0.5
 
+    /// The options the collapse study added (the older ones predate these checks and are left as they were).
+    func validate() throws {
+        guard noiseRateScale.isFinite, noiseRateScale >= 0 else { throw ValidationError("--noise-rate-scale must be finite and not negative") }
+        if let logOffset { guard logOffset.isFinite, logOffset > 0 else { throw ValidationError("--log-offset must be finite and positive") } }
+    }
+
     func run() throws {
         Parallelism.threadCount = options.threads
         let out = options.out ?? "results/ddsp_seed"
@@ -127,6 +133,7 @@ struct DDSPSeedStudy: ParsableCommand {
         for h in target.harmonics { header += ["harmonic_\(h.k)_amplitude", "harmonic_\(h.k)_relative_error"] }
         var csv = CSVWriter(path: "\(out)/\(target.name)_\(run).csv", header: header)
         try AudioFile.write(MonoAudio(samples: fit.render().samples, sampleRate: Self.sampleRate), to: "\(out)/\(target.name)_\(run)_start.wav")
+        let noiseSpecs = model.parameters.indices.filter { model.parameters[$0].name.hasPrefix("noise_") }
         var progress = ProgressBar("\(target.name) \(run)", total: steps)
         var last: (loss: Double, f0: Double, maxError: Double) = (0, 0, 0)
         for step in 0...steps {
@@ -136,7 +143,6 @@ struct DDSPSeedStudy: ParsableCommand {
             // The overall harmonic amplitude and the noise bands' mean gain (frame 0): where a
             // collapse goes (README, "DDSP seed experiments").
             let overall = bank.parameters[0].physical(Double(controls[item: 0, parameter: 0, frame: 0]))
-            let noiseSpecs = model.parameters.indices.filter { model.parameters[$0].name.hasPrefix("noise_") }
             let noiseGain = noiseSpecs.isEmpty ? 0 : noiseSpecs.reduce(0.0) { $0 + model.parameters[$1].physical(Double(controls[item: 0, parameter: $1, frame: 0])) } / Double(noiseSpecs.count)
             var row: [Any] = [step, 0.0, f0, overall, noiseGain]
             var maxError = 0.0

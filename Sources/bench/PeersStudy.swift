@@ -28,8 +28,11 @@ struct PeersStudy: ParsableCommand {
 
     struct Ours { let workload: String; let name: String; let audioSeconds: Double; let step: () -> Void }
 
+    func validate() throws {
+        guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be within 1...1000") }
+    }
+
     func run() throws {
-        guard repeats > 0 else { throw ValidationError("--repeats must be positive") }
         let out = options.out ?? "results/bench"
         let peerRows = try Self.readPeers(peers)
         var csv = CSVWriter(path: "\(out)/peers.csv", header: [

@@ -23,8 +23,11 @@ struct PhaseAccumulationStudy: ParsableCommand {
 
     static let sampleRate = 16000.0, sampleCount = 16000, frameCount = 250, window = 512
 
+    func validate() throws {
+        guard (1...1000).contains(seeds), (1...10_000).contains(trials) else { throw ValidationError("--seeds must be within 1...1000, --trials within 1...10000") }
+    }
+
     func run() throws {
-        guard seeds > 0, trials > 0 else { throw ValidationError("seeds and trials must be positive") }
         Parallelism.threadCount = options.threads
         let out = options.out ?? "results/phase_accumulation"
         Provenance.record("seeds", "1...\(seeds)")
@@ -83,15 +86,13 @@ struct PhaseAccumulationStudy: ParsableCommand {
     /// 10 log10 of the share of energy above 4 kHz in a Hann-windowed 512-sample frame at `centre`.
     static func highBandShare(_ x: [Double], centre: Int) -> Double {
         let start = max(0, min(x.count - window, centre - window / 2))
+        let hann: [Double] = periodicHann(window)
+        let frame = (0..<window).map { hann[$0] * x[start + $0] }
+        var spectrum = [Double](repeating: 0, count: window + 2)
+        frame.withUnsafeBufferPointer { f in spectrum.withUnsafeMutableBufferPointer { RealFFT<Double>(size: window).forward(f.baseAddress!, $0.baseAddress!) } }
         var total = 0.0, high = 0.0
         for k in 0...(window / 2) {
-            var re = 0.0, im = 0.0
-            for i in 0..<window {
-                let w = 0.5 - 0.5 * cos(2 * .pi * Double(i) / Double(window))
-                let angle = -2 * .pi * Double(k * i) / Double(window)
-                re += w * x[start + i] * cos(angle); im += w * x[start + i] * sin(angle)
-            }
-            let p = re * re + im * im
+            let p = spectrum[2 * k] * spectrum[2 * k] + spectrum[2 * k + 1] * spectrum[2 * k + 1]
             total += p
             if Double(k) * sampleRate / Double(window) >= 4000 { high += p }
         }

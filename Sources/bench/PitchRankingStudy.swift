@@ -47,10 +47,13 @@ struct PitchRankingStudy: ParsableCommand {
 
     struct Draw { var amplitude: Double; var frequency: Double; var phase: Double }
 
+    func validate() throws {
+        guard (1...100_000).contains(trials) else { throw ValidationError("--trials must be within 1...100000") }
+        guard (1...1000).contains(seeds) else { throw ValidationError("--seeds must be within 1...1000") }
+        guard !cents.isEmpty, cents.allSatisfy({ $0.isFinite && (0...2400).contains($0) }) else { throw ValidationError("--cents must be within 0...2400") }
+    }
+
     func run() throws {
-        guard trials > 0, seeds > 0, cents.allSatisfy({ $0 >= 0 }) else {
-            throw ValidationError("trials and seeds must be positive, cents non-negative")
-        }
         Parallelism.threadCount = options.threads
         if let checkReference { return try check(checkReference) }
         let out = options.out ?? "results/pitch_ranking"

@@ -26,8 +26,14 @@ struct RatioLandscapeStudy: ParsableCommand {
 
     static let sampleRate = 16000.0
 
+    func validate() throws {
+        // Up to 1200 cents the grid keeps at least one point either side of any target (1...8).
+        guard centsStep.isFinite, centsStep > 0, centsStep <= 1200 else { throw ValidationError("--cents-step must be in (0, 1200]") }
+        guard (1...1000).contains(seeds) else { throw ValidationError("--seeds must be within 1...1000") }
+        guard duration.isFinite, duration >= 0.2, duration <= 60 else { throw ValidationError("--duration must be within 0.2...60 seconds") }
+    }
+
     func run() throws {
-        guard centsStep > 0, seeds > 0, duration >= 0.2 else { throw ValidationError("cents step and seeds must be positive, duration at least 0.2 s") }
         Parallelism.threadCount = options.threads
         let out = options.out ?? "results/landscape"
         Provenance.record("seeds", "1...\(seeds)")

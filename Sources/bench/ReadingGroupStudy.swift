@@ -71,10 +71,16 @@ struct ReadingGroupStudy: ParsableCommand {
         }, linearWeight: 1, logWeight: logWeight, logarithm: .offset(epsilon: logEpsilon), scaleReduction: .sum)
     }
 
+    func validate() throws {
+        guard (1...1_000_000).contains(steps) else { throw ValidationError("--steps must be within 1...1000000") }
+        guard (1...64).contains(seeds) else { throw ValidationError("--seeds must be within 1...64") }
+        guard seconds.isFinite, seconds > 0.2, seconds <= 60 else { throw ValidationError("--seconds must be in (0.2, 60]") }
+        guard learningRate.isFinite, learningRate > 0, learningRate <= 1 else { throw ValidationError("--learning-rate must be in (0, 1]") }
+        guard logWeight.isFinite, logWeight >= 0 else { throw ValidationError("--log-weight must be finite and not negative") }
+        guard logEpsilon.isFinite, logEpsilon > 0 else { throw ValidationError("--log-epsilon must be finite and positive") }
+    }
+
     func run() throws {
-        guard steps > 0, seeds > 0, seconds > 0.2, learningRate > 0, logEpsilon > 0 else {
-            throw ValidationError("steps, seeds, learning rate and log epsilon must be positive, seconds above 0.2")
-        }
         Parallelism.threadCount = options.threads
         let out = options.out ?? "results/reading_group"
         try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
