@@ -21,7 +21,11 @@ let targetCPU: String? = {
     return nil
     #endif
 }()
-let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0])] } ?? []
+/// With it, `-fno-math-errno` for the C shims Swift's standard library inlines: on Linux
+/// `squareRoot()` in generic code reaches libm's `sqrtf`, a call that may set errno, so loops
+/// around it never vectorise; without errno it is one `vsqrtps` for eight lanes (the spectral
+/// loss's magnitudes). sqrt is correctly rounded either way: results are unchanged.
+let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0, "-Xcc", "-fno-math-errno"])] } ?? []
 
 let package = Package(
     name: "SynthMatch",

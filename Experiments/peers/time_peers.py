@@ -10,6 +10,9 @@ Workloads (batch 16, forward + backward to every input control):
   fm_alg1    DX7 algorithm 1 (2>1, 6>5>4>3, carriers 1 and 3) without feedback, as DDX7 computes
              it: per-frame operator levels (250 frames) upsampled linearly, fixed ratios, phase
              cumsum wrapped, modulation added to the phase; 4 s at 16 kHz.
+  biquad     torchaudio.functional.lfilter (its C++ loop) with the RBJ low-pass at 1 kHz, Q 0.707:
+             gradients to the signal and both coefficient vectors; 4 s at 16 kHz. Needs
+             torchaudio, which lives in its own venv (Experiments/peers/setup).
 
     .build/peers-venv/bin/python Experiments/peers/time_peers.py --out peers-python.csv
 """
@@ -97,10 +100,28 @@ def fm_workload(seconds=4.0, frames=250):
     return step, B * seconds
 
 
+def biquad_workload(seconds=4.0, cutoff=1000.0, q=0.7071):
+    import torchaudio.functional as AF
+    n = int(seconds * SR)
+    g = torch.Generator().manual_seed(4)
+    x = torch.randn(B, n, generator=g).requires_grad_(True)
+    k = math.tan(math.pi * cutoff / SR)
+    d = 1 + k / q + k * k
+    b = torch.tensor([k * k / d, 2 * k * k / d, k * k / d]).requires_grad_(True)
+    a = torch.tensor([1.0, 2 * (k * k - 1) / d, (1 - k / q + k * k) / d]).requires_grad_(True)
+    weights = torch.randn(B, n, generator=g)
+
+    def step():
+        x.grad = a.grad = b.grad = None
+        (AF.lfilter(x, a, b, clamp=False) * weights).sum().backward()
+    return step, B * seconds
+
+
 WORKLOADS = {
     "harmonic": ("torch, wrapped phase", harmonic_workload),
     "mrstft": ("auraloss MultiResolutionSTFTLoss", mrstft_workload),
     "fm_alg1": ("torch, DX7 algorithm 1 without feedback (DDX7-style)", fm_workload),
+    "biquad": ("torchaudio lfilter (C++ loop)", biquad_workload),
 }
 
 
@@ -109,7 +130,7 @@ def main():
     ap.add_argument("--out", required=True)
     ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     ap.add_argument("--repeats", type=int, default=5)
-    ap.add_argument("--workloads", nargs="+", default=list(WORKLOADS))
+    ap.add_argument("--workloads", nargs="+", default=[w for w in WORKLOADS if w != "biquad"])
     args = ap.parse_args()
     with open(args.out, "w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
@@ -120,6 +141,9 @@ def main():
                 torch.set_num_threads(threads)
                 step, audio_seconds = make()
                 t = median_seconds(step, args.repeats)
+                if name == "biquad":
+                    import torchaudio
+                    peer = f"torchaudio {torchaudio.__version__.split('+')[0]} lfilter (C++ loop)"
                 w.writerow([name, peer, threads, f"{t:.6g}", f"{audio_seconds / t:.4g}"])
                 f.flush()
                 print(f"{name} ({peer}), {threads} thread(s): {t * 1000:.1f} ms per call, {audio_seconds / t:.1f}x real time")

@@ -29,4 +29,22 @@ public enum ProcessMemory {
         return false
         #endif
     }
+
+    /// The process's peak resident memory so far (`getrusage`'s maximum resident set size:
+    /// kilobytes on Linux), in bytes; nil where it is not available. Commands that can run
+    /// large (train, dataset generate, match) report it when they finish.
+    public static var peakResidentBytes: Int? {
+        #if canImport(Glibc)
+        var usage = rusage()
+        guard getrusage(RUSAGE_SELF.rawValue, &usage) == 0 else { return nil }
+        return Int(usage.ru_maxrss) * 1024
+        #else
+        return nil
+        #endif
+    }
+
+    /// "peak resident memory 123 MB", or nil.
+    public static var peakResidentSummary: String? {
+        peakResidentBytes.map { "peak resident memory \(($0 + 524_288) / 1_048_576) MB" }
+    }
 }

@@ -1,10 +1,11 @@
+import DSP
 import Foundation
 
 /// Where a result came from, written beside each result CSV as `NAME.provenance.json`: the
 /// command line (with its seeds and budgets), the facts a command records (`record`: seeds it
 /// chose by default, budgets), the date (UTC), the git commit of the repository the executable
-/// was built in (with `-dirty` when it had uncommitted changes), and the machine (host, CPU
-/// model, cores, memory, kernel). A reviewer can tell which code on which machine made a number.
+/// was built in (with `-dirty` when it had uncommitted changes), the process's peak resident
+/// memory so far, and the machine (host, CPU model, cores, memory, kernel). A reviewer can tell which code on which machine made a number.
 public enum Provenance {
     private final class Store: @unchecked Sendable {
         let lock = NSLock()
@@ -29,6 +30,7 @@ public enum Provenance {
         d["command_line"] = CommandLine.arguments.joined(separator: " ")
         d["date_utc"] = ISO8601DateFormatter().string(from: Date())
         d["commit"] = commit
+        if let peak = ProcessMemory.peakResidentBytes { d["peak_resident_mb"] = String(format: "%.0f", Double(peak) / 1_048_576) }
         store.lock.lock()
         for (k, v) in store.facts { d[k] = v }
         store.lock.unlock()

@@ -16,8 +16,15 @@ public struct CSVWriter {
         lines.append(fields.map { field -> String in
             if let d = field as? Double { return String(format: "%.9g", d) }
             if let f = field as? Float { return String(format: "%.7g", Double(f)) }
-            return "\(field)"
+            return Self.quoted("\(field)")
         }.joined(separator: ","))
+    }
+
+    /// RFC 4180: a field holding a comma, quote or line break is quoted, quotes doubled
+    /// (names such as "torch, wrapped phase" stay one field for every CSV reader).
+    static func quoted(_ text: String) -> String {
+        guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
+        return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
     /// Creates the folder if needed and writes the file atomically.

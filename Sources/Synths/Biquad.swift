@@ -88,3 +88,69 @@ enum TimeVaryingBiquad {
         }
     }
 }
+
+/// A fixed resonant low-pass (`LowpassDesign`, cutoff and Q) run over a batch by the time-domain
+/// filter every subtractive path uses, with its exact gradient: the workload torchaudio's
+/// `lfilter` is timed on (`bench peers`, workload `biquad`). Rows run in parallel.
+public struct BiquadLowpass: Sendable {
+    public let cutoff: Double
+    public let q: Double
+    public let sampleRate: Double
+
+    public init(cutoff: Double, q: Double, sampleRate: Double) {
+        precondition(cutoff > 0 && cutoff < sampleRate / 2 && q > 0, "biquad: need 0 < cutoff < sample rate / 2 and Q > 0")
+        self.cutoff = cutoff
+        self.q = q
+        self.sampleRate = sampleRate
+    }
+
+    /// (b0, a1, a2): `y[n] = b0 (x[n] + 2 x[n-1] + x[n-2]) - a1 y[n-1] - a2 y[n-2]`.
+    public var coefficients: (b0: Double, a1: Double, a2: Double) {
+        let c = LowpassDesign.coefficients(k: Double.tan(Double.pi * cutoff / sampleRate), q: q)
+        return (c.b0, c.a1, c.a2)
+    }
+
+    /// The filtered batch, and a pullback from d loss / d output to d loss / d input and to the
+    /// three coefficients (summed over every sample of every row).
+    public func valueWithPullback(_ x: AudioBatch<Float>)
+        -> (value: AudioBatch<Float>, pullback: (AudioBatch<Float>) -> (input: AudioBatch<Float>, coefficients: (b0: Double, a1: Double, a2: Double))) {
+        let n = x.sampleCount, batch = x.batchSize
+        let c = coefficients
+        let b0 = [Float](repeating: Float(c.b0), count: n), a1 = [Float](repeating: Float(c.a1), count: n)
+        let a2 = [Float](repeating: Float(c.a2), count: n)
+        var y = AudioBatch<Float>(zeros: batch, sampleCount: n)
+        x.samples.withUnsafeBufferPointer { xs in
+            y.samples.withUnsafeMutableBufferPointer { ys in
+                let xs = SendablePointer(UnsafeMutablePointer(mutating: xs.baseAddress!)), ys = SendablePointer(ys.baseAddress!)
+                Parallelism.forEach(batch) { b in
+                    TimeVaryingBiquad.filter(xs.pointer + b * n, b0: b0, a1: a1, a2: a2, into: ys.pointer + b * n, count: n)
+                }
+            }
+        }
+        let output = y
+        return (output, { dy in
+            var dx = AudioBatch<Float>(zeros: batch, sampleCount: n)
+            let sums = WorkerSlots<(Double, Double, Double)>(count: batch)
+            x.samples.withUnsafeBufferPointer { xs in output.samples.withUnsafeBufferPointer { ys in
+                dy.samples.withUnsafeBufferPointer { gs in dx.samples.withUnsafeMutableBufferPointer { dxs in
+                    let xs = SendablePointer(UnsafeMutablePointer(mutating: xs.baseAddress!))
+                    let ys = SendablePointer(UnsafeMutablePointer(mutating: ys.baseAddress!))
+                    let gs = SendablePointer(UnsafeMutablePointer(mutating: gs.baseAddress!)), dxs = SendablePointer(dxs.baseAddress!)
+                    Parallelism.forEach(batch) { b in
+                        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 3 * n)
+                        defer { scratch.deallocate() }
+                        TimeVaryingBiquad.adjoint(x: xs.pointer + b * n, y: ys.pointer + b * n, b0: b0, a1: a1, a2: a2,
+                                                  cotangent: gs.pointer + b * n, count: n, dx: dxs.pointer + b * n,
+                                                  dB0: scratch, dA1: scratch + n, dA2: scratch + 2 * n)
+                        var s = (0.0, 0.0, 0.0)
+                        for i in 0..<n { s.0 += Double(scratch[i]); s.1 += Double(scratch[n + i]); s.2 += Double(scratch[2 * n + i]) }
+                        sums.items[b] = s
+                    }
+                } }
+            } }
+            var total = (0.0, 0.0, 0.0)
+            for b in 0..<batch { let s = sums.items[b]!; total = (total.0 + s.0, total.1 + s.1, total.2 + s.2) }
+            return (dx, (total.0, total.1, total.2))
+        })
+    }
+}

@@ -14,43 +14,63 @@ import Synths
 /// - `harmonic`: the harmonic bank, 64 harmonics, 250 frames, 4 s at 16 kHz;
 /// - `mrstft`: auraloss's `MultiResolutionSTFTLoss()` preset (3 resolutions), 1 s at 16 kHz;
 /// - `fm_alg1`: six operators on DX7 algorithm 1, 4 s at 16 kHz, without feedback (the
-///   peer's setting) and with it (the DX7's, which the peer leaves out).
+///   peer's setting) and with it (the DX7's, which the peer leaves out);
+/// - `biquad`: a fixed low-pass biquad over 4 s at 16 kHz, gradients to signal and
+///   coefficients (torchaudio's `lfilter`);
+/// - `match_step`: one refinement step of `match` (render + loss + pullback + Adam) on the
+///   README example's setting; its peer is SynthMatch before issue 17 (`Experiments/peers/baseline`).
 struct PeersStudy: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "peers",
         abstract: "SynthMatch on the peers' workloads; merges the peers' timings into peers.csv.")
 
     @OptionGroup var options: StudyOptions
-    @Option(help: "The peers' timings (CSV from Experiments/peers/time_peers.py).") var peers: String
+    @Option(parsing: .upToNextOption,
+            help: "The peers' timings: CSVs from Experiments/peers/time_peers.py, or from `--record` of another build.")
+    var peers: [String] = []
+    @Option(help: "Also write our timings in the peers' format to this CSV (to time this build as another's peer).")
+    var record: String?
+    @Option(help: "The name our rows carry in --record's CSV.") var label = "SynthMatch"
     @Option(help: "Timed repetitions (median reported).") var repeats: Int = 5
+    @Option(parsing: .upToNextOption, help: "Only these workloads (default: every workload the peers' CSV names).")
+    var workloads: [String] = []
 
     static let batch = 16, sampleRate = 16000.0
+    static let workloadNames = ["harmonic", "mrstft", "fm_alg1", "biquad", "match_step"]
 
     struct Ours { let workload: String; let name: String; let audioSeconds: Double; let step: () -> Void }
 
     func validate() throws {
         guard (1...1000).contains(repeats) else { throw ValidationError("--repeats must be within 1...1000") }
+        guard !peers.isEmpty || record != nil else { throw ValidationError("give --peers (to compare) or --record (to be compared)") }
+        for w in workloads where !Self.workloadNames.contains(w) {
+            throw ValidationError("unknown workload '\(w)' (known: \(Self.workloadNames.joined(separator: ", ")))")
+        }
     }
 
     func run() throws {
         let out = options.out ?? "results/bench"
-        let peerRows = try Self.readPeers(peers)
-        var csv = CSVWriter(path: "\(out)/peers.csv", header: [
+        let peerRows = try peers.flatMap { try Self.readPeers($0) }
+        // A partial run does not replace the full table.
+        let name = workloads.isEmpty ? "peers.csv" : "peers-\(workloads.joined(separator: "-")).csv"
+        var csv = CSVWriter(path: "\(out)/\(name)", header: [
             "workload", "peer", "peer_x_real_time", "ours", "ours_x_real_time", "ratio", "threads"])
+        var recorded = record.map { CSVWriter(path: $0, header: ["workload", "peer", "threads", "seconds_per_call", "x_real_time"]) }
         for threads in [1, 2] {
             Parallelism.threadCount = threads
-            for ours in workloads() {
+            for ours in ourWorkloads(Set(workloads.isEmpty ? Self.workloadNames : workloads)) {
                 let t = medianSeconds(repeats: repeats, ours.step)
                 let x = ours.audioSeconds / t
+                recorded?.row([ours.workload, "\(label) \(ours.name)", threads, t, x])
+                print(String(format: "%-10@ %d thread(s): %@ %.1fx real time (%.2f ms per call)", ours.workload, threads, ours.name, x, t * 1000))
                 for peer in peerRows where peer.workload == ours.workload && peer.threads == threads {
                     csv.row([ours.workload, peer.peer, peer.xRealTime, ours.name, x, x / peer.xRealTime, threads])
-                    print(String(format: "%-9@ %d thread(s): %@ %.1fx real time, %@ %.1fx: ratio %.2f",
-                                 ours.workload, threads, peer.peer, peer.xRealTime, ours.name, x, x / peer.xRealTime))
+                    print(String(format: "%-10@ %d thread(s): %@ %.1fx real time: ratio %.2f", ours.workload, threads, peer.peer, peer.xRealTime, x / peer.xRealTime))
                 }
             }
         }
-        try csv.finish()
-        print("wrote \(out)/peers.csv")
+        if let record { try recorded!.finish(); print("wrote \(record)") }
+        if !peerRows.isEmpty { try csv.finish(); print("wrote \(out)/\(name)") }
     }
 
     static func readPeers(_ path: String) throws -> [(workload: String, peer: String, threads: Int, xRealTime: Double)] {
@@ -78,11 +98,12 @@ struct PeersStudy: ParsableCommand {
         return fields
     }
 
-    func workloads() -> [Ours] {
+    /// The chosen workloads, set up (inputs made) before any timing.
+    func ourWorkloads(_ chosen: Set<String>) -> [Ours] {
         let b = Self.batch, sr = Self.sampleRate
         var list: [Ours] = []
         // Harmonic bank: 64 harmonics, 250 frames over 4 s.
-        do {
+        if chosen.contains("harmonic") {
             let n = Int(4 * sr)
             let bank = HarmonicOscillatorBank(sampleRate: sr, harmonicCount: 64)
             var controls = GradientCheck.randomControls(layout: bank.layout(frameCount: 250), batchSize: b, seed: 1).converted(to: Float.self)
@@ -95,7 +116,7 @@ struct PeersStudy: ParsableCommand {
             })
         }
         // auraloss's MRSTFT preset.
-        do {
+        if chosen.contains("mrstft") {
             let n = Int(sr)
             let loss = MultiScaleSpectralLoss.auraloss()
             let prediction = Self.weights(b, n, seed: 2), target = Self.weights(b, n, seed: 3)
@@ -104,7 +125,7 @@ struct PeersStudy: ParsableCommand {
             })
         }
         // Six operators on algorithm 1, without and with feedback.
-        for feedback in [0.0, 0.5] {
+        for feedback in [0.0, 0.5] where chosen.contains("fm_alg1") {
             let n = Int(4 * sr)
             let fm = FMSynth(sampleRate: sr, algorithm: 1)
             let layout = fm.layout(frameCount: 1)
@@ -119,6 +140,40 @@ struct PeersStudy: ParsableCommand {
             list.append(Ours(workload: "fm_alg1", name: feedback == 0 ? "fm-alg1, no feedback" : "fm-alg1, feedback 0.5", audioSeconds: Double(b) * 4) {
                 let (_, pullback) = fm.valueWithPullback(controls, request)
                 _ = pullback(weights)
+            })
+        }
+        // (Experiments/peers/baseline drops the lines between these markers: APIs an earlier
+        // commit lacks.) baseline-skip-begin
+        // A fixed RBJ low-pass (1 kHz, Q 0.707) through the time-domain biquad and its adjoint,
+        // gradients to the signal and the coefficients, 4 s at 16 kHz.
+        if chosen.contains("biquad") {
+            let n = Int(4 * sr)
+            let filter = BiquadLowpass(cutoff: 1000, q: 0.7071, sampleRate: sr)
+            let x = Self.weights(b, n, seed: 6), weights = Self.weights(b, n, seed: 7)
+            list.append(Ours(workload: "biquad", name: "BiquadLowpass (time-domain biquad + adjoint)", audioSeconds: Double(b) * 4) {
+                let (_, pullback) = filter.valueWithPullback(x)
+                _ = pullback(weights)
+            })
+        }
+        // baseline-skip-end
+        // One refinement step of `match` as the README's example runs it: the subtractive
+        // synth, 4 restarts on a 1.5 s note at 16 kHz, DDSP's loss plus the envelope term.
+        // The target is a rendered random preset; `fit.step()` is render + loss + pullback + Adam.
+        if chosen.contains("match_step") {
+            let n = Int(1.5 * sr), restarts = 4
+            let synth = try! SynthRegistry.make("subtractive", sampleRate: sr)
+            let layout = ControlLayout(parameters: synth.parameters, frameCount: 1)
+            let p = synth.parameters.count
+            var rng = CounterRandom(seed: 5, index: 0, stream: 78)
+            let preset = Controls<Float>(layout: layout, batchSize: 1, values: (0..<p).map { _ in Float(0.1 + 0.8 * rng.unit()) })
+            let note = synth.render(preset, RenderRequest(sampleCount: n)).samples
+            let targets = AudioBatch(batchSize: restarts, sampleCount: n, samples: Array((0..<restarts).map { _ in note }.joined()))
+            let starts = Controls<Float>(layout: layout, batchSize: restarts, values: (0..<(p * restarts)).map { _ in Float(0.1 + 0.8 * rng.unit()) })
+            var fit = ControlFit(synth: synth, loss: MatchOptions().objective(sampleRate: sr), target: targets, initial: starts,
+                                 optimiser: Adam(learningRate: 0.05))
+            // Its peer is SynthMatch before issue 17 (Experiments/peers/baseline).
+            list.append(Ours(workload: "match_step", name: "match refinement step", audioSeconds: Double(restarts) * 1.5) {
+                fit.step()
             })
         }
         return list

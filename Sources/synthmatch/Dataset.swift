@@ -28,7 +28,8 @@ struct Dataset: ParsableCommand {
         @Option(help: "uniform | preset-jitter | dx7-banks (given by --syx)") var sampling: String = "uniform"
         @Option(parsing: .upToNextOption, help: "DX7 .syx banks or voices to draw examples from (dx7 modules: the voices with the module's algorithm).")
         var syx: [String] = []
-        @Option(help: "Write shard i of n (0-based), e.g. 0/4: examples i*N/n ..< (i+1)*N/n.") var shard: String?
+        @Option(help: "Write shard i of n (0-based), e.g. 0/4: examples i*N/n ..< (i+1)*N/n; 'auto': the task's place in a SLURM job array (sbatch --array).")
+        var shard: String?
         @Option(help: "Optional features: logmel.") var features: [String] = []
         @Option(help: "Compress /audio with shuffle + deflate at this level (0-9).") var deflate: Int?
         @Option(help: "Worker threads (0: all cores).") var threads: Int = 0
@@ -74,14 +75,13 @@ struct Dataset: ParsableCommand {
             spec.commandLine = CommandLine.arguments.joined(separator: " ")
             var range = 0..<count
             if let shard {
-                let parts = shard.split(separator: "/").compactMap { Int($0) }
-                guard parts.count == 2, parts[1] > 0, (0..<parts[1]).contains(parts[0]) else { throw ValidationError("--shard must be i/n with 0 <= i < n") }
-                range = (parts[0] * count / parts[1])..<((parts[0] + 1) * count / parts[1])
+                do { range = try Shard.parse(shard).range(of: count) } catch let error as ShardError { throw ValidationError(error.description) }
             }
             Parallelism.threadCount = threads
             if resume { try HDF5Probe.check(DatasetGenerator.partialPath(out), as: .partial) }
             let rate = try DatasetGenerator.generate(spec, range: range, to: out, resume: resume, progress: !quiet)
-            print(String(format: "wrote %@: examples %d..<%d of %d, %.0f examples/s", out, range.lowerBound, range.upperBound, count, rate))
+            print(String(format: "wrote %@: examples %d..<%d of %d, %.0f examples/s", out, range.lowerBound, range.upperBound, count, rate)
+                  + (ProcessMemory.peakResidentSummary.map { ", \($0)" } ?? ""))
         }
     }
 

@@ -166,7 +166,7 @@ struct Match: ParsableCommand {
                          dx7.patch.name, dx7.patch.algorithm, dx7.note, dx7.refined, spectral, dx7.note, key.cents))
         }
         print(String(format: "wrote %@/preset.json, %@match.wav (%.2f s at %.0f Hz, gain %+.1f dB), refinement.csv", out, dx7 == nil ? "" : "preset.syx, ",
-                     Double(wav.count) / outputRate, outputRate, preset.gain_db))
+                     Double(wav.count) / outputRate, outputRate, preset.gain_db) + (ProcessMemory.peakResidentSummary.map { "; \($0)" } ?? ""))
     }
 
     func fmt(_ x: Double) -> String { String(format: "%.4g", x) }

@@ -166,7 +166,7 @@ struct Train: ParsableCommand {
         // The finished model without Adam's moments (a third of the size); continue training
         // from it with --initial.
         try Checkpoint.save(estimator, to: out)
-        print("wrote \(out) and \(logPath)")
+        print("wrote \(out) and \(logPath)" + (ProcessMemory.peakResidentSummary.map { " (\($0))" } ?? ""))
     }
 
     /// Data lines of an existing training log (none if absent), in the current column layout

@@ -144,16 +144,20 @@ public struct MultiScaleSpectralLoss: AudioLoss, Sendable, Hashable, Codable {
         var partial = [T](repeating: 0, count: batch * r)
         var partialGradient = [T](repeating: 0, count: wantGradient ? batch * r * n : 0)
         let scale: T = scaleReduction == .mean ? 1 / T(r) : 1
-        // One target for every item (the matcher's restarts, an evaluation's batch of points):
-        // its spectra are computed once per resolution instead of once per item.
+        // One target for every item (the matcher's restarts, an evaluation's batch of points, a
+        // single item): its spectra are computed once per resolution instead of once per item,
+        // and kept across calls (`TargetFeatureCache`: refinement scores one target hundreds
+        // of times).
         let sharedTarget: [SingleResolution<T>.TargetFeatures]? = target.samples.withUnsafeBufferPointer { y in
-            guard batch > 1, (1..<batch).allSatisfy({ memcmp(y.baseAddress! + $0 * n, y.baseAddress!, n * MemoryLayout<T>.stride) == 0 }) else { return nil }
-            let features = WorkerSlots<SingleResolution<T>.TargetFeatures>(count: r)
-            let yp = UncheckedPointer(UnsafeMutablePointer(mutating: y.baseAddress!))
-            Parallelism.forEach(r) { j in
-                features.items[j] = SingleResolution<T>(loss: self, configuration: resolutions[j], sampleCount: n)!.features(yp.pointer)
+            guard batch >= 1, (1..<batch).allSatisfy({ memcmp(y.baseAddress! + $0 * n, y.baseAddress!, n * MemoryLayout<T>.stride) == 0 }) else { return nil }
+            return TargetFeatureCache.features(loss: self, target: y.baseAddress!, count: n) {
+                let features = WorkerSlots<SingleResolution<T>.TargetFeatures>(count: r)
+                let yp = UncheckedPointer(UnsafeMutablePointer(mutating: y.baseAddress!))
+                Parallelism.forEach(r) { j in
+                    features.items[j] = SingleResolution<T>(loss: self, configuration: resolutions[j], sampleCount: n)!.features(yp.pointer)
+                }
+                return (0..<r).map { features.items[$0]! }
             }
-            return (0..<r).map { features.items[$0]! }
         }
         partial.withUnsafeMutableBufferPointer { v in
             partialGradient.withUnsafeMutableBufferPointer { g in
@@ -212,41 +216,70 @@ struct SingleResolution<T: SynthScalar> {
     struct TargetFeatures: @unchecked Sendable {
         let magnitudes: [T]
         let logarithms: [T]
+        /// sum of magnitudes^2 (spectral convergence's denominator).
+        let squaredNorm: T
     }
 
-    func magnitudes(_ spec: [T]) -> [T] {
+    /// Number of compared values per signal: frames x bins, or frames x mel bands.
+    var featureCount: Int { stft.frameCount * (mel?.melCount ?? stft.binCount) }
+
+    /// `out[i] = sqrt(max(re_i^2 + im_i^2, powerFloor))` over a packed spectrum (vectorises).
+    func magnitudes(_ spectrum: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) {
         let floor = T(loss.powerFloor)
-        return (0..<(stft.frameCount * stft.binCount)).map { i in
-            let p = spec[2 * i] * spec[2 * i] + spec[2 * i + 1] * spec[2 * i + 1]
-            return Swift.max(p, floor).squareRoot()
+        // Interleaved loops vectorise only in this form (checked in the assembly): a `while`
+        // with wrapping index arithmetic, and a select instead of Swift.max (which branches
+        // on NaN). `for i in 0..<m` over `2 * i` stays scalar.
+        let m = stft.frameCount * stft.binCount
+        var i = 0
+        while i < m {
+            let re = spectrum[2 &* i], im = spectrum[2 &* i &+ 1]
+            let p = re * re + im * im
+            out[i] = (p > floor ? p : floor).squareRoot()
+            i &+= 1
         }
     }
 
-    /// Frames x bands through the mel filterbank, or the magnitudes themselves.
-    func projected(_ magnitudes: [T]) -> [T] {
-        guard let mel else { return magnitudes }
-        let frames = stft.frameCount, bins = stft.binCount, width = mel.melCount
-        var out = [T](repeating: 0, count: frames * width)
-        for f in 0..<frames {
-            magnitudes.withUnsafeBufferPointer { m in out.withUnsafeMutableBufferPointer { o in mel.apply(m.baseAddress! + f * bins, into: o.baseAddress! + f * width) } }
-        }
-        return out
+    /// Frames x bands through the mel filterbank into `out`; false (nothing written) without one.
+    func project(_ magnitudes: UnsafePointer<T>, into out: UnsafeMutablePointer<T>) -> Bool {
+        guard let mel else { return false }
+        let bins = stft.binCount, width = mel.melCount
+        for f in 0..<stft.frameCount { mel.apply(magnitudes + f * bins, into: out + f * width) }
+        return true
     }
 
-    func logOf(_ v: T) -> (value: T, slope: T) {
+    /// `logs[i]` and, if wanted, `slopes[i] = d logs[i] / d v[i]` by `loss.logarithm`. With
+    /// `.offset`, `slopes` must be given (it holds `v + eps` on the way).
+    func logarithms(_ v: UnsafePointer<T>, into logs: UnsafeMutablePointer<T>, slopes: UnsafeMutablePointer<T>?, count: Int) {
         switch loss.logarithm {
         // Subnormal magnitudes count as zero, as in TensorFlow (which flushes them on CPU):
         // 1 / v would overflow float32.
-        case .safe(let eps): return v >= T.leastNormalMagnitude ? (T.log(v), 1 / v) : (T.log(T(eps)), 0)
-        case .offset(let eps): return (T.log(v + T(eps)), 1 / (v + T(eps)))
+        case .safe(let eps):
+            VectorMath.log(v, into: logs, count: count)
+            let logEps = T.log(T(eps)), tiny = T.leastNormalMagnitude
+            for i in 0..<count { logs[i] = v[i] >= tiny ? logs[i] : logEps }
+            if let slopes { for i in 0..<count { slopes[i] = v[i] >= tiny ? 1 / v[i] : 0 } }
+        case .offset(let eps):
+            let shifted = slopes!, e = T(eps)
+            for i in 0..<count { shifted[i] = v[i] + e }
+            VectorMath.log(shifted, into: logs, count: count)
+            for i in 0..<count { shifted[i] = 1 / shifted[i] }
         }
     }
 
     func features(_ target: UnsafePointer<T>) -> TargetFeatures {
-        var ySpec = [T](repeating: 0, count: stft.spectrumCount)
-        ySpec.withUnsafeMutableBufferPointer { stft.transform(target, into: $0.baseAddress!) }
-        let y = projected(magnitudes(ySpec))
-        return TargetFeatures(magnitudes: y, logarithms: y.map { logOf($0).value })
+        let m = stft.frameCount * stft.binCount, k = featureCount
+        let work = UnsafeMutablePointer<T>.allocate(capacity: 3 * m + k)
+        defer { work.deallocate() }
+        let spectrum = work, magnitude = work + 2 * m, projected = work + 3 * m
+        stft.transform(target, into: spectrum)
+        magnitudes(spectrum, into: magnitude)
+        let y = project(magnitude, into: projected) ? projected : magnitude
+        var logs = [T](repeating: 0, count: k)
+        // The spectrum's slot is free again: scratch for the slopes (k <= 2m).
+        logs.withUnsafeMutableBufferPointer { l in logarithms(y, into: l.baseAddress!, slopes: spectrum, count: k) }
+        for i in 0..<k { spectrum[i] = y[i] * y[i] }
+        return TargetFeatures(magnitudes: Array(UnsafeBufferPointer(start: y, count: k)), logarithms: logs,
+                              squaredNorm: VectorMath.sum(spectrum, count: k))
     }
 
     /// Returns this resolution's weighted loss (before the scale reduction) and, if
@@ -256,72 +289,113 @@ struct SingleResolution<T: SynthScalar> {
         evaluate(prediction, features(target), gradient: gradient, scale: scale)
     }
 
+    /// The hot path of matching and training: one workspace allocation, element-wise passes
+    /// that vectorise (magnitudes, the polynomial log, selects for `sign` and the power
+    /// floor), sums in eight lanes (then added in a fixed order: results do not depend on
+    /// the thread count), and the spectrum's gradient written over the spectrum itself.
     func evaluate(_ prediction: UnsafePointer<T>, _ target: TargetFeatures,
                   gradient: UnsafeMutablePointer<T>?, scale: T) -> (value: T, terms: (linear: Double, log: Double, convergence: Double)) {
-        let frames = stft.frameCount, bins = stft.binCount
-        var xSpec = [T](repeating: 0, count: stft.spectrumCount)
-        xSpec.withUnsafeMutableBufferPointer { stft.transform(prediction, into: $0.baseAddress!) }
-        let floor = T(loss.powerFloor)
-        let xMag = magnitudes(xSpec)
-        let width = mel?.melCount ?? bins
-        let s = projected(xMag), y = target.magnitudes, logY = target.logarithms
-        let count = T(s.count)
+        let m = stft.frameCount * stft.binCount, k = featureCount
+        let projectedCount = mel == nil ? 0 : k
+        // spectrum (2m) | magnitudes (m) | projected (k, mel only) | logs | slopes | dS (k);
+        // logs and slopes hold max(k, m) values: the gradient reuses them per bin.
+        let row = Swift.max(k, m)
+        let work = UnsafeMutablePointer<T>.allocate(capacity: 3 * m + projectedCount + 2 * row + k)
+        defer { work.deallocate() }
+        let spectrum = work, magnitude = work + 2 * m
+        let projected = magnitude + m, logS = projected + projectedCount, slope = logS + row, dS = slope + row
+        stft.transform(prediction, into: spectrum)
+        magnitudes(spectrum, into: magnitude)
+        let s = project(magnitude, into: projected) ? projected : magnitude
+        logarithms(s, into: logS, slopes: slope, count: k)
+
+        let count = T(k)
         let wLin = T(loss.linearWeight), wLog = T(loss.logWeight), wSC = T(loss.convergenceWeight)
-        var linSum: T = 0, logSum: T = 0, diff2: T = 0, y2: T = 0
-        var dS = [T](repeating: 0, count: gradient == nil ? 0 : s.count)
-        // The hot loop of matching (a third of a refinement step): raw pointers (no uniqueness
-        // checks on `dS`), the distance chosen once; same operations in the same order as the
-        // plain form, so results are unchanged.
         let l1 = loss.distance == .l1, wantGradient = gradient != nil
-        s.withUnsafeBufferPointer { s in y.withUnsafeBufferPointer { y in logY.withUnsafeBufferPointer { logY in
-            dS.withUnsafeMutableBufferPointer { dS in
-                for i in 0..<s.count {
-                    let d = s[i] - y[i]
-                    let (ls, lslope) = logOf(s[i])
-                    let dl = ls - logY[i]
-                    if l1 {
-                        linSum += abs(d); logSum += abs(dl)
-                        if wantGradient { dS[i] = wLin * Self.sign(d) / count + wLog * Self.sign(dl) * lslope / count }
-                    } else {
-                        linSum += d * d; logSum += dl * dl
-                        if wantGradient { dS[i] = wLin * 2 * d / count + wLog * 2 * dl * lslope / count }
-                    }
-                    diff2 += d * d
-                    y2 += y[i] * y[i]
-                }
+        let (lin, logTerm, diff2) = target.magnitudes.withUnsafeBufferPointer { yb in
+            target.logarithms.withUnsafeBufferPointer { lyb in
+                Self.reduce(s, yb.baseAddress!, logS, lyb.baseAddress!, slope, dS: wantGradient ? dS : nil, count: k, l1: l1,
+                            linearScale: wLin / count, logScale: wLog / count)
             }
-        } } }
-        let lin = linSum / count, logTerm = logSum / count
-        let diffNorm = diff2.squareRoot(), yNorm = y2.squareRoot()
+        }
+        let diffNorm = diff2.squareRoot(), yNorm = target.squaredNorm.squareRoot()
         let sc = yNorm > 0 ? diffNorm / yNorm : 0
-        let value = wLin * lin + wLog * logTerm + wSC * sc
+        let linMean = lin / count, logMean = logTerm / count
+        let value = wLin * linMean + wLog * logMean + wSC * sc
         if let gradient {
             if wSC != 0, diffNorm > 0, yNorm > 0 {
-                let k = wSC / (diffNorm * yNorm)
-                for i in 0..<s.count { dS[i] += k * (s[i] - y[i]) }
+                let c = wSC / (diffNorm * yNorm)
+                target.magnitudes.withUnsafeBufferPointer { y in
+                    for i in 0..<k { dS[i] += c * (s[i] - y[i]) }
+                }
             }
-            var dMag = dS
+            var dMagnitude = dS
             if let mel {
-                dMag = [T](repeating: 0, count: frames * bins)
-                for f in 0..<frames {
-                    dS.withUnsafeBufferPointer { g in dMag.withUnsafeMutableBufferPointer { o in mel.accumulateAdjoint(g.baseAddress! + f * width, into: o.baseAddress! + f * bins) } }
-                }
+                // The magnitudes are not needed again: the mel adjoint lands in their slot.
+                dMagnitude = magnitude
+                for i in 0..<m { dMagnitude[i] = 0 }
+                let bins = stft.binCount, width = mel.melCount
+                for f in 0..<stft.frameCount { mel.accumulateAdjoint(dS + f * width, into: dMagnitude + f * bins) }
             }
-            // |X| = sqrt(max(re^2 + im^2, floor)): d|X|/dre = re / |X| where unclamped.
-            var dSpec = [T](repeating: 0, count: stft.spectrumCount)
-            for i in 0..<(frames * bins) {
-                let re = xSpec[2 * i], im = xSpec[2 * i + 1]
+            // |X| = sqrt(max(re^2 + im^2, floor)): d|X|/dre = re / |X| where unclamped, as
+            // dMag * (re * (1 / |X|)): the unit direction first, since dMag / |X| alone can
+            // overflow float32 for tiny |X| (1 / |X| cannot: |X| >= sqrt(least subnormal)).
+            // Each bin's gradient overwrites its own (re, im). Two loops that vectorise: the
+            // gate and reciprocal per bin (contiguous), then the interleaved pairs.
+            let floor = T(loss.powerFloor)
+            let gate = slope, reciprocal = logS     // free again
+            var i = 0
+            while i < m {   // `while` form: see `magnitudes`
+                let re = spectrum[2 &* i], im = spectrum[2 &* i &+ 1]
                 let p = re * re + im * im
-                if p > floor, p > 0 {
-                    // Unit direction first: dMag / |X| alone can overflow float32 for tiny |X|.
-                    let k = scale * dMag[i]
-                    dSpec[2 * i] = k * (re / xMag[i])
-                    dSpec[2 * i + 1] = k * (im / xMag[i])
+                let open = p > floor && p > 0
+                gate[i] = open ? scale * dMagnitude[i] : 0
+                reciprocal[i] = open ? 1 / p.squareRoot() : 0
+                i &+= 1
+            }
+            i = 0
+            while i < m {
+                let g = gate[i], r = reciprocal[i]
+                let re = spectrum[2 &* i], im = spectrum[2 &* i &+ 1]
+                spectrum[2 &* i] = g * (re * r)
+                spectrum[2 &* i &+ 1] = g * (im * r)
+                i &+= 1
+            }
+            stft.accumulateAdjoint(spectrum, into: gradient)
+        }
+        return (value, (Double(linMean), Double(logMean), Double(sc)))
+    }
+
+    /// Sums of the distance terms over `count` values, and `dS` (if given):
+    /// `linearScale * d' + logScale * dl' * slope` with `d = s - y`, `dl = log s - log y`,
+    /// `d'` = sign (L1) or 2d (L2). Returns (sum dist(d), sum dist(dl), sum d^2).
+    /// An element-wise pass (vectorised: `abs` and `sign` become selects) into three scratch
+    /// rows, then eight-lane sums.
+    static func reduce(_ s: UnsafePointer<T>, _ y: UnsafePointer<T>, _ logS: UnsafePointer<T>, _ logY: UnsafePointer<T>,
+                       _ slope: UnsafePointer<T>, dS: UnsafeMutablePointer<T>?, count: Int, l1: Bool,
+                       linearScale: T, logScale: T) -> (T, T, T) {
+        let rows = UnsafeMutablePointer<T>.allocate(capacity: 3 * count)
+        defer { rows.deallocate() }
+        let linRow = rows, logRow = rows + count, squareRow = rows + 2 * count
+        if l1 {
+            for i in 0..<count {
+                let d = s[i] - y[i], dl = logS[i] - logY[i]
+                linRow[i] = abs(d); logRow[i] = abs(dl); squareRow[i] = d * d
+            }
+            if let dS {
+                for i in 0..<count {
+                    let d = s[i] - y[i], dl = logS[i] - logY[i]
+                    dS[i] = linearScale * sign(d) + logScale * sign(dl) * slope[i]
                 }
             }
-            dSpec.withUnsafeMutableBufferPointer { stft.accumulateAdjoint($0.baseAddress!, into: gradient) }
+        } else {
+            for i in 0..<count {
+                let d = s[i] - y[i], dl = logS[i] - logY[i]
+                linRow[i] = d * d; logRow[i] = dl * dl; squareRow[i] = d * d
+                dS?[i] = linearScale * (2 * d) + logScale * (2 * dl) * slope[i]
+            }
         }
-        return (value, (Double(lin), Double(logTerm), Double(sc)))
+        return (VectorMath.sum(linRow, count: count), VectorMath.sum(logRow, count: count), VectorMath.sum(squareRow, count: count))
     }
 
     @inlinable static func sign(_ x: T) -> T { x > 0 ? 1 : (x < 0 ? -1 : 0) }
