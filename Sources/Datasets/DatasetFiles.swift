@@ -5,7 +5,8 @@ import Foundation
 /// rows in index order; the shards must come from one command (same synth, seed, count and
 /// settings) and together cover a contiguous range of indices.
 public enum DatasetMerger {
-    public static func merge(_ shards: [String], into out: String) throws -> DatasetInfo {
+    /// The shards in index order, after checking they come from one command and join.
+    static func checked(_ shards: [String]) throws -> [DatasetInfo] {
         let infos = try shards.map { try DatasetInfo(path: $0) }.sorted { $0.firstIndex < $1.firstIndex }
         let first = infos[0]
         for i in infos {
@@ -19,18 +20,38 @@ public enum DatasetMerger {
         for (a, b) in zip(infos, infos.dropFirst()) where a.firstIndex + a.count != b.firstIndex {
             throw DatasetError.invalid("shards do not join: \(a.path) ends at \(a.firstIndex + a.count), \(b.path) starts at \(b.firstIndex)")
         }
+        var seen = Set<String>()
+        for i in infos where !seen.insert(URL(fileURLWithPath: i.path).standardizedFileURL.resolvingSymlinksInPath().path).inserted {
+            throw DatasetError.invalid("\(i.path) is given twice")
+        }
+        return infos
+    }
+
+    /// The datasets every shard holds.
+    static func names(_ first: DatasetInfo) -> [String] {
+        ["audio", "params", "params_physical"] + (first.hasLogMel ? ["features/logmel"] : [])
+    }
+
+    /// The root attributes of a merged file, from the first shard.
+    static func copyAttributes(from source: HDF5File, first: DatasetInfo, to file: HDF5File) throws {
+        for key in ["synth", "parameters", "sampling", "note_range", "synthmatch_version", "command_line"] {
+            try file.setAttribute(key, try source.stringAttribute(key))
+        }
+        for key in ["sample_rate", "duration", "frame_rate"] { try file.setAttribute(key, try source.doubleAttribute(key)) }
+        for key in ["seed", "count_total"] { try file.setAttribute(key, try source.intAttribute(key)) }
+        try file.setAttribute("first_index", Int64(first.firstIndex))
+    }
+
+    /// Copies every row into one new file (for moving data: the shards can go afterwards).
+    public static func merge(_ shards: [String], into out: String) throws -> DatasetInfo {
+        let infos = try checked(shards)
+        let first = infos[0]
         let total = infos.reduce(0) { $0 + $1.count }
         let source = try HDF5File.open(first.path)
-        var names = ["audio", "params", "params_physical"]
-        if first.hasLogMel { names.append("features/logmel") }
+        let names = Self.names(first)
         try AtomicFile.write(to: out) { temporary in
             let file = try HDF5File.create(temporary)
-            for key in ["synth", "parameters", "sampling", "note_range", "synthmatch_version", "command_line"] {
-                try file.setAttribute(key, try source.stringAttribute(key))
-            }
-            for key in ["sample_rate", "duration", "frame_rate"] { try file.setAttribute(key, try source.doubleAttribute(key)) }
-            for key in ["seed", "count_total"] { try file.setAttribute(key, try source.intAttribute(key)) }
-            try file.setAttribute("first_index", Int64(first.firstIndex))
+            try copyAttributes(from: source, first: first, to: file)
             for name in names {
                 let shape = try source.shape(name)
                 try file.createFloatDataset(name, shape: [total] + shape.dropFirst(), chunk: [name == "audio" || name.hasPrefix("features") ? 1 : Swift.min(total, 1024)] + shape.dropFirst())
@@ -53,6 +74,45 @@ public enum DatasetMerger {
             try file.flush()
         }
         return try DatasetInfo(path: out)
+    }
+
+    /// Writes an HDF5 virtual dataset over the shards: no row is copied (the file is a few
+    /// kilobytes), h5py and `DatasetReader` read it as one array, and the shards must stay
+    /// where they are relative to it (they are referred to by paths relative to its folder,
+    /// so the folder can move as a whole). Opening it checks every shard is still there.
+    public static func mergeVirtual(_ shards: [String], into out: String) throws -> DatasetInfo {
+        let infos = try checked(shards)
+        let first = infos[0]
+        let total = infos.reduce(0) { $0 + $1.count }
+        let source = try HDF5File.open(first.path)
+        let folder = URL(fileURLWithPath: out).deletingLastPathComponent()
+        try AtomicFile.write(to: out) { temporary in
+            let file = try HDF5File.create(temporary)
+            try copyAttributes(from: source, first: first, to: file)
+            for name in names(first) {
+                let shape = try source.shape(name)
+                var row = 0
+                let sources = infos.map { info -> HDF5File.VirtualSource in
+                    defer { row += info.count }
+                    return HDF5File.VirtualSource(file: relativePath(of: info.path, from: folder), dataset: name, start: row, rows: info.count)
+                }
+                try file.createVirtualFloatDataset(name, shape: [total] + shape.dropFirst(), sources: sources)
+            }
+            try file.setAttribute("virtual", Int64(1))
+            try file.setAttribute("complete", Int64(1))
+            try file.flush()
+        }
+        return try DatasetInfo(path: out)
+    }
+
+    /// `path` relative to `folder` (both made absolute and symlink-free first).
+    static func relativePath(of path: String, from folder: URL) -> String {
+        let target = URL(fileURLWithPath: path).standardizedFileURL.resolvingSymlinksInPath().pathComponents
+        let base = folder.standardizedFileURL.resolvingSymlinksInPath().pathComponents
+        var common = 0
+        while common < min(target.count - 1, base.count), target[common] == base[common] { common += 1 }
+        let ups = [String](repeating: "..", count: base.count - common)
+        return (ups + target[common...]).joined(separator: "/")
     }
 }
 

@@ -222,6 +222,62 @@ public final class HDF5File {
         H5Dclose(try makeFloatDataset(name, shape: shape, chunk: shape[0] > 0 ? chunk : nil, deflate: deflate))
     }
 
+    /// One source of a virtual dataset: the whole of `dataset` in `file` becomes rows
+    /// `start ..< start + rows`. A relative `file` is found from the virtual file's folder.
+    public struct VirtualSource: Sendable {
+        public let file: String, dataset: String, start: Int, rows: Int
+        public init(file: String, dataset: String, start: Int, rows: Int) {
+            self.file = file; self.dataset = dataset; self.start = start; self.rows = rows
+        }
+    }
+
+    /// Creates an HDF5 virtual dataset (VDS, HDF5 1.10+) of `shape` assembled from `sources`
+    /// without copying a byte: reads through it (h5py's included) see one array.
+    public func createVirtualFloatDataset(_ name: String, shape: [Int], sources: [VirtualSource]) throws {
+        var dims = shape.map { hsize_t($0) }
+        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
+        guard space >= 0 else { throw HDF5Error(path: path, operation: "dataspace for \(name)") }
+        defer { H5Sclose(space) }
+        let plist = H5Pcreate(chdf5_p_dataset_create())
+        defer { H5Pclose(plist) }
+        let rowShape = Array(dims.dropFirst())
+        for source in sources {
+            var sourceDims = [hsize_t(source.rows)] + rowShape
+            let sourceSpace = H5Screate_simple(Int32(sourceDims.count), &sourceDims, nil)
+            defer { H5Sclose(sourceSpace) }
+            var start = [hsize_t(source.start)] + rowShape.map { _ in 0 }
+            guard sourceSpace >= 0, H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &sourceDims, nil) >= 0,
+                  H5Pset_virtual(plist, space, source.file, source.dataset, sourceSpace) >= 0 else {
+                throw HDF5Error(path: path, operation: "map rows \(source.start)..<\(source.start + source.rows) of \(name) to \(source.file)")
+            }
+        }
+        let lcpl = H5Pcreate(chdf5_p_link_create())
+        defer { H5Pclose(lcpl) }
+        H5Pset_create_intermediate_group(lcpl, 1)
+        let dataset = H5Dcreate2(id, name, chdf5_native_float(), space, lcpl, plist, chdf5_p_default())
+        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "create virtual dataset \(name)") }
+        H5Dclose(dataset)
+    }
+
+    /// The source files a virtual dataset reads, as stored (empty for an ordinary dataset).
+    public func virtualSourceFiles(_ name: String) throws -> [String] {
+        try withDataset(name) { dataset, _ in
+            let plist = H5Dget_create_plist(dataset)
+            guard plist >= 0 else { throw HDF5Error(path: path, operation: "creation properties of \(name)") }
+            defer { H5Pclose(plist) }
+            guard H5Pget_layout(plist) == H5D_VIRTUAL else { return [] }
+            var count: Int = 0
+            guard H5Pget_virtual_count(plist, &count) >= 0 else { throw HDF5Error(path: path, operation: "virtual sources of \(name)") }
+            return (0..<count).map { i in
+                let length = H5Pget_virtual_filename(plist, i, nil, 0)
+                guard length >= 0 else { return "" }
+                var buffer = [CChar](repeating: 0, count: Int(length) + 1)
+                _ = H5Pget_virtual_filename(plist, i, &buffer, buffer.count)
+                return String(decoding: buffer.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            }
+        }
+    }
+
     /// Writes `count` consecutive rows from `start` of a dataset made by `createFloatDataset`.
     public func writeRows(_ name: String, start: Int, count: Int, _ values: UnsafeBufferPointer<Float>) throws {
         try withRows(name, start: start, count: count, expected: values.count) { dataset, memory, file in

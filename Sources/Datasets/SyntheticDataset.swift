@@ -409,6 +409,18 @@ public struct DatasetInfo {
                 throw DatasetError.notADataset(path, reason: "it is an HDF5 file, but not a SynthMatch dataset (no synth attribute, /audio and /params)")
             }
             guard (try? file.intAttribute("complete")) == 1 else { throw DatasetError.notADataset(path, reason: "it is incomplete (an interrupted write? `dataset generate --resume` finishes it)") }
+            // A virtual merge reads its shards through HDF5, which would give zeros (or a
+            // same-named file in the working folder) for a missing one: each must be where the
+            // merge left it, relative to this file.
+            let folder = (path as NSString).deletingLastPathComponent
+            for name in ["audio", "params"] {
+                for source in try file.virtualSourceFiles(name) {
+                    let resolved = source.hasPrefix("/") ? source : (folder.isEmpty ? source : (folder as NSString).appendingPathComponent(source))
+                    guard FileManager.default.isReadableFile(atPath: resolved) else {
+                        throw DatasetError.notADataset(path, reason: "it is a virtual merge and its shard \(source) is missing (looked for \(resolved)); keep the shards beside it, or merge without --virtual to copy them")
+                    }
+                }
+            }
             self.path = path
             synth = try file.stringAttribute("synth")
             let audio = try file.shape("audio"), params = try file.shape("params")

@@ -87,16 +87,28 @@ struct Dataset: ParsableCommand {
 
     struct Merge: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Join shards of one dataset (same synth, seed and settings) into one file, in index order.")
+            abstract: "Join shards of one dataset (same synth, seed and settings) into one file, in index order.",
+            discussion: """
+                By default every row is copied (the result stands alone; the shards can go). With --virtual the
+                result is an HDF5 virtual dataset over the shards: nothing is copied, h5py and `train` read it as
+                one array, and the shards must stay where they are relative to it.
+                """)
         @Argument(help: "Output HDF5 file.") var out: String
         @Argument(help: "Shard files.") var shards: [String]
+        @Flag(help: "Write an HDF5 virtual dataset over the shards instead of copying them.") var virtual = false
 
         func run() throws {
             guard !shards.isEmpty else { throw ValidationError("give at least one shard") }
             try AtomicFile.checkWritable(out)
-            for shard in shards { try HDF5Probe.check(shard, as: .dataset) }
-            let info = try DatasetMerger.merge(shards, into: out)
-            print(info.summary)
+            let target = URL(fileURLWithPath: out).standardizedFileURL.resolvingSymlinksInPath().path
+            for shard in shards {
+                guard URL(fileURLWithPath: shard).standardizedFileURL.resolvingSymlinksInPath().path != target else {
+                    throw ValidationError("the output \(out) is also a shard: choose another output")
+                }
+                try HDF5Probe.check(shard, as: .dataset)
+            }
+            let info = try virtual ? DatasetMerger.mergeVirtual(shards, into: out) : DatasetMerger.merge(shards, into: out)
+            print(info.summary + (virtual ? " (virtual: reads \(shards.count) shard\(shards.count == 1 ? "" : "s") in place)" : ""))
         }
     }
 

@@ -180,6 +180,58 @@ final class DatasetFilesTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("gap.h5")))
     }
 
+    /// `merge --virtual`: an HDF5 virtual dataset over shards in another folder reads as the
+    /// single-run dataset (through HDF5File, DatasetReader and h5py), copies nothing, survives
+    /// moving the whole tree, and refuses to open once a shard is gone.
+    func testVirtualMergeReadsAsTheSingleRunDataset() throws {
+        let s = spec()
+        try DatasetGenerator.generate(s, to: path("all.h5"), progress: false)
+        let tree = folder.appendingPathComponent("run"), shards = tree.appendingPathComponent("shards")
+        try FileManager.default.createDirectory(at: shards, withIntermediateDirectories: true)
+        for (i, r) in [0..<17, 17..<34, 34..<50].enumerated() {
+            try DatasetGenerator.generate(s, range: r, to: shards.appendingPathComponent("s\(i).h5").path, progress: false)
+        }
+        let out = tree.appendingPathComponent("merged.h5").path
+        let merged = try DatasetMerger.mergeVirtual((0..<3).reversed().map { shards.appendingPathComponent("s\($0).h5").path }, into: out)
+        XCTAssertEqual(merged.count, 50)
+        let size = try XCTUnwrap(FileManager.default.attributesOfItem(atPath: out)[.size] as? Int)
+        XCTAssertLessThan(size, 64 << 10, "a virtual merge copies no rows")
+        XCTAssertEqual(try HDF5File.open(out).virtualSourceFiles("audio"), ["shards/s0.h5", "shards/s1.h5", "shards/s2.h5"])
+        func assertSameRows(_ file: String) throws {
+            let a = try HDF5File.open(path("all.h5")), b = try HDF5File.open(file)
+            for name in ["audio", "params", "params_physical"] { XCTAssertEqual(try a.readRows(name, start: 0, count: 50), try b.readRows(name, start: 0, count: 50)) }
+            let reader = try DatasetReader(path: file)
+            XCTAssertEqual(try reader.example(40).audio, try DatasetReader(path: path("all.h5")).example(40).audio)
+        }
+        try assertSameRows(out)
+        // The tree moves as a whole (paths are relative to the merged file's folder).
+        let moved = folder.appendingPathComponent("moved")
+        try FileManager.default.moveItem(at: tree, to: moved)
+        try assertSameRows(moved.appendingPathComponent("merged.h5").path)
+        // h5py reads it as one array.
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", "import h5py, sys; f = h5py.File(sys.argv[1], 'r'); print(f['audio'].shape, f['audio'].is_virtual, float(f['audio'][45].sum()))",
+                             moved.appendingPathComponent("merged.h5").path]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = Pipe()
+        try process.run()
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        if process.terminationStatus == 0 {
+            let expected = try HDF5File.open(path("all.h5")).readRows("audio", start: 45, count: 1).reduce(0.0) { $0 + Double($1) }
+            XCTAssertTrue(output.hasPrefix("(50, \(s.sampleCount)) True "), output)
+            let sum = Double(output.split(separator: " ").last!.trimmingCharacters(in: .whitespacesAndNewlines))!
+            XCTAssertEqual(sum, expected, accuracy: 1e-3 * max(1, abs(expected)))
+        }
+        // A missing shard is a clear error, never zeros.
+        try FileManager.default.removeItem(at: moved.appendingPathComponent("shards/s1.h5"))
+        XCTAssertThrowsError(try DatasetReader(path: moved.appendingPathComponent("merged.h5").path)) { error in
+            XCTAssertTrue("\(error)".contains("shard shards/s1.h5 is missing"), "\(error)")
+        }
+    }
+
     func testResumeContinuesAnInterruptedRun() throws {
         let s = spec()
         try DatasetGenerator.generate(s, to: path("ref.h5"), progress: false)
