@@ -10,6 +10,9 @@ public enum DatasetMerger {
         let infos = try shards.map { try DatasetInfo(path: $0) }.sorted { $0.firstIndex < $1.firstIndex }
         let first = infos[0]
         for i in infos {
+            guard i.hasSplit == first.hasSplit else {
+                throw DatasetError.invalid("\(i.path) and \(first.path) differ in holding /split (made by different SynthMatch versions): regenerate the older one")
+            }
             guard i.synth == first.synth, i.seed == first.seed, i.countTotal == first.countTotal, i.sampleRate == first.sampleRate,
                   i.duration == first.duration, i.sampling == first.sampling, i.sampleCount == first.sampleCount,
                   i.parameterCount == first.parameterCount, i.hasLogMel == first.hasLogMel,
@@ -17,19 +20,19 @@ public enum DatasetMerger {
                 throw DatasetError.invalid("\(i.path) was not made by the same command as \(first.path)")
             }
         }
-        for (a, b) in zip(infos, infos.dropFirst()) where a.firstIndex + a.count != b.firstIndex {
-            throw DatasetError.invalid("shards do not join: \(a.path) ends at \(a.firstIndex + a.count), \(b.path) starts at \(b.firstIndex)")
-        }
         var seen = Set<String>()
         for i in infos where !seen.insert(URL(fileURLWithPath: i.path).standardizedFileURL.resolvingSymlinksInPath().path).inserted {
             throw DatasetError.invalid("\(i.path) is given twice")
+        }
+        for (a, b) in zip(infos, infos.dropFirst()) where a.firstIndex + a.count != b.firstIndex {
+            throw DatasetError.invalid("shards do not join: \(a.path) ends at \(a.firstIndex + a.count), \(b.path) starts at \(b.firstIndex)")
         }
         return infos
     }
 
     /// The datasets every shard holds.
     static func names(_ first: DatasetInfo) -> [String] {
-        ["audio", "params", "params_physical"] + (first.hasLogMel ? ["features/logmel"] : [])
+        ["audio", "params", "params_physical"] + (first.hasLogMel ? ["features/logmel"] : []) + (first.hasSplit ? ["split"] : [])
     }
 
     /// The root attributes of a merged file, from the first shard.
@@ -52,6 +55,7 @@ public enum DatasetMerger {
         try AtomicFile.write(to: out) { temporary in
             let file = try HDF5File.create(temporary)
             try copyAttributes(from: source, first: first, to: file)
+            if first.hasSplit { try file.setAttribute("split_codes", try source.stringAttribute("split_codes")) }
             for name in names {
                 let shape = try source.shape(name)
                 try file.createFloatDataset(name, shape: [total] + shape.dropFirst(), chunk: [name == "audio" || name.hasPrefix("features") ? 1 : Swift.min(total, 1024)] + shape.dropFirst())
@@ -89,6 +93,7 @@ public enum DatasetMerger {
         try AtomicFile.write(to: out) { temporary in
             let file = try HDF5File.create(temporary)
             try copyAttributes(from: source, first: first, to: file)
+            if first.hasSplit { try file.setAttribute("split_codes", try source.stringAttribute("split_codes")) }
             for name in names(first) {
                 let shape = try source.shape(name)
                 var row = 0
@@ -137,10 +142,20 @@ public final class DatasetReader {
     }
 
     /// The split of the example at global index `index`.
-    public func split(ofIndex index: Int) -> Split {
+    public func split(ofIndex index: Int) -> Split { Self.split(ofIndex: index, fractions: fractions) }
+
+    /// The rule: a uniform draw from the counter-based generator at (0x59117D11, index) against
+    /// the fractions. Generated files also store it, as `/split` (0 train, 1 validation, 2 test,
+    /// for the default fractions), so Python reads the same split without this code.
+    public static func split(ofIndex index: Int, fractions: (train: Double, validation: Double) = (0.8, 0.1)) -> Split {
         var rng = CounterRandom(seed: 0x5911_7D11, index: UInt64(index))
         let u = rng.unit()
         return u < fractions.train ? .train : (u < fractions.train + fractions.validation ? .validation : .test)
+    }
+
+    /// `/split`'s value for each split.
+    public static func code(_ split: Split) -> Float {
+        switch split { case .train: 0; case .validation: 1; case .test: 2 }
     }
 
     /// Rows (0-based within this file) of a split, in file order.

@@ -80,10 +80,15 @@ public enum DatasetError: Error, CustomStringConvertible {
 ///                                              constant within an example: one value each)
 ///     /params_physical  float32 [N, P]
 ///     /features/logmel  float32 [N, frames, 64] (optional)
+///     /split            float32 [N]            0 train, 1 validation, 2 test (`DatasetReader`'s
+///                                              default split, stored for Python)
 ///     attributes: synth, parameters (JSON: name, unit, min, max, scale, rate), sample_rate,
-///     duration, seed, sampling, note_range, first_index, count_total, synthmatch_version, command_line
+///     duration, seed, sampling, note_range, first_index, count_total, synthmatch_version,
+///     command_line, split_codes
 public enum DatasetGenerator {
     public static let version = "0.5.0"
+    /// `/split`'s attribute: what its values mean.
+    static let splitDescription = "0 train, 1 validation, 2 test: fractions 0.8 / 0.1 / 0.1 by global index (DatasetReader.split)"
     static let batchSize = 32
 
     /// Normalised controls (one value per parameter) and the noise key of example `index`.
@@ -184,7 +189,10 @@ public enum DatasetGenerator {
                     try file.createFloatDataset("features/logmel", shape: [range.count, features.frameCount, features.melCount],
                                                 chunk: [1, features.frameCount, features.melCount])
                 }
+                try file.createFloatDataset("split", shape: [range.count], chunk: [Swift.min(range.count, 4096)])
+                try file.setAttribute("split_codes", Self.splitDescription)
             }
+            let hasSplit = file.contains("split")
             // Rendering (both cores) overlaps writing: a serial queue owns every HDF5 call
             // after the datasets exist; at most two batches wait for it.
             let writer = DispatchQueue(label: "synthmatch.dataset.writer")
@@ -212,6 +220,8 @@ public enum DatasetGenerator {
                 }
                 let mel = features?.compute(audio)
                 let row = b0 - range.lowerBound
+                // Each example's split, from its global index (a resumed file from before /split has none).
+                let splitRows = hasSplit ? (0..<m).map { DatasetReader.code(DatasetReader.split(ofIndex: b0 + $0)) } : nil
                 slots.wait()
                 nonisolated(unsafe) let file = file
                 let (normalisedRows, physicalRows) = (normalised, physical)
@@ -222,6 +232,7 @@ public enum DatasetGenerator {
                         try normalisedRows.withUnsafeBufferPointer { try file.writeRows("params", start: row, count: m, $0) }
                         try physicalRows.withUnsafeBufferPointer { try file.writeRows("params_physical", start: row, count: m, $0) }
                         if let mel { try mel.withUnsafeBufferPointer { try file.writeRows("features/logmel", start: row, count: m, $0) } }
+                        if let splitRows { try splitRows.withUnsafeBufferPointer { try file.writeRows("split", start: row, count: m, $0) } }
                         try file.setAttribute("rows_written", Int64(row + m))
                         try file.flush()
                     } catch { failure.record(error) }
@@ -397,6 +408,8 @@ public struct DatasetInfo {
     public let seed: UInt64
     public let sampling: String
     public let hasLogMel: Bool
+    /// Holds `/split` (files from before it do not; the reader computes the same split).
+    public let hasSplit: Bool
     public let attributes: [String: String]
 
     public init(path: String) throws {
@@ -433,6 +446,7 @@ public struct DatasetInfo {
             seed = UInt64(bitPattern: try file.intAttribute("seed"))
             sampling = try file.stringAttribute("sampling")
             hasLogMel = file.contains("features")
+            hasSplit = file.contains("split")
             var attributes: [String: String] = [:]
             for key in ["parameters", "note_range", "synthmatch_version", "command_line"] { attributes[key] = try file.stringAttribute(key) }
             self.attributes = attributes

@@ -20,7 +20,9 @@ struct Train: ParsableCommand {
             """)
 
     @Option(help: "Module name (see `synthmatch synths`).") var synth: String
-    @Option(help: "Training dataset (from `synthmatch dataset generate`).") var data: String
+    @Option(parsing: .upToNextOption,
+            help: "Training dataset (from `synthmatch dataset generate`): one file (a virtual merge too), or the shards of one dataset, joined in place as `dataset merge --virtual` joins them.")
+    var data: [String]
     @Option(help: "Folder of recordings for stage 2 (out-of-domain audio).") var real: String?
     @Option(help: "Output model (HDF5).") var out: String
     @Option(help: "Training log (CSV); default: the model's path with .csv.") var log: String?
@@ -56,11 +58,25 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try AtomicFile.checkWritable(out)   // before hours of training, not after
-        try HDF5Probe.check(data, as: .dataset)
+        guard !data.isEmpty else { throw ValidationError("give --data: a dataset file or the shards of one") }
+        for file in data { try HDF5Probe.check(file, as: .dataset) }
         if let initial { try HDF5Probe.check(initial, as: .model) }
         if resume { try HDF5Probe.check(out, as: .model) }
-        let reader = try DatasetReader(path: data)
-        guard reader.info.synth == synth else { throw ValidationError("\(data) holds \(reader.info.synth) examples, not \(synth)") }
+        // Several files: a virtual merge in a private temporary folder (removed at exit) joins
+        // them without copying; the merge checks they are shards of one dataset that join.
+        var joined: URL?
+        defer { if let joined { try? FileManager.default.removeItem(at: joined) } }
+        var dataPath = data[0]
+        if data.count > 1 {
+            let folder = FileManager.default.temporaryDirectory.appendingPathComponent("synthmatch-train-\(UUID().uuidString)")
+            try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+            joined = folder
+            dataPath = folder.appendingPathComponent("data.h5").path
+            do { _ = try DatasetMerger.mergeVirtual(data, into: dataPath) } catch { throw ValidationError("--data: \(error)") }
+        }
+        let reader = try DatasetReader(path: dataPath)
+        let named = data.count == 1 ? data[0] : "the \(data.count) shards"
+        guard reader.info.synth == synth else { throw ValidationError("\(named) holds \(reader.info.synth) examples, not \(synth)") }
         let module = try SynthRegistry.make(synth, sampleRate: reader.info.sampleRate)
         let logPath = log ?? ((out as NSString).deletingPathExtension + ".csv")
 

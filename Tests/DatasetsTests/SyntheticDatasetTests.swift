@@ -180,6 +180,28 @@ final class DatasetFilesTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: path("gap.h5")))
     }
 
+    /// `/split` holds the reader's split of every example (by global index), in a single run,
+    /// in shards and through both merges, so Python can take the same split from the file.
+    func testStoredSplitIsTheReadersSplit() throws {
+        let s = spec()
+        try DatasetGenerator.generate(s, to: path("all.h5"), progress: false)
+        for (i, r) in [0..<20, 20..<50].enumerated() { try DatasetGenerator.generate(s, range: r, to: path("p\(i).h5"), progress: false) }
+        _ = try DatasetMerger.merge([path("p0.h5"), path("p1.h5")], into: path("copied.h5"))
+        _ = try DatasetMerger.mergeVirtual([path("p0.h5"), path("p1.h5")], into: path("virtual.h5"))
+        let reader = try DatasetReader(path: path("all.h5"))
+        let expected = (0..<50).map { DatasetReader.code(reader.split(ofIndex: $0)) }
+        XCTAssertEqual(Set(expected), [0, 1, 2])
+        for name in ["all.h5", "copied.h5", "virtual.h5"] {
+            let file = try HDF5File.open(path(name))
+            XCTAssertEqual(try file.readRows("split", start: 0, count: 50), expected, name)
+            XCTAssertTrue(try file.stringAttribute("split_codes").hasPrefix("0 train, 1 validation, 2 test"), name)
+        }
+        XCTAssertEqual(try HDF5File.open(path("p1.h5")).readRows("split", start: 0, count: 30), Array(expected[20...]))
+        for split in DatasetReader.Split.allCases {
+            XCTAssertEqual(reader.rows(split), expected.indices.filter { expected[$0] == DatasetReader.code(split) })
+        }
+    }
+
     /// `merge --virtual`: an HDF5 virtual dataset over shards in another folder reads as the
     /// single-run dataset (through HDF5File, DatasetReader and h5py), copies nothing, survives
     /// moving the whole tree, and refuses to open once a shard is gone.

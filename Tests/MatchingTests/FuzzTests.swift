@@ -58,6 +58,18 @@ final class FuzzTests: XCTestCase {
         try Data(DX7Sysex.encodeBank([DX7Patch(name: "FUZZ")])).write(to: URL(fileURLWithPath: path("bank.syx")))
         let model = try runner.synthmatch(["train", "--synth", "subtractive", "--data", path("train.h5"), "--steps", "1", "--out", path("model.h5"), "--quiet"])
         XCTAssertEqual(model.status, 0, model.output)
+        // Issue 18: the shards themselves, joined in place (a virtual merge in a temporary folder).
+        let sharded = try runner.synthmatch(["train", "--synth", "subtractive", "--data", path("s1.h5"), path("s0.h5"), "--steps", "1",
+                                             "--out", path("model-shards.h5"), "--quiet"])
+        XCTAssertEqual(sharded.status, 0, sharded.output)
+        // The same split as the merged file's: "N training / M validation examples".
+        func counts(_ output: String) -> Substring? { output.split(separator: "\n").first { $0.hasPrefix("train:") }?.split(separator: ",").last }
+        XCTAssertNotNil(counts(model.output), model.output)
+        XCTAssertEqual(counts(sharded.output), counts(model.output))
+        let twice = try runner.synthmatch(["train", "--synth", "subtractive", "--data", path("s0.h5"), path("s0.h5"), "--steps", "1",
+                                           "--out", path("model-twice.h5"), "--quiet"])
+        XCTAssertNotEqual(twice.status, 0)
+        XCTAssertTrue(twice.output.contains("given twice"), twice.output)
         return [
             "syx list": [path("bank.syx")],
             "syx extract": [path("bank.syx"), "--voice", "1", "--out", path("v.syx")],
