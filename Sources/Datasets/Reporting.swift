@@ -12,9 +12,15 @@ public struct CSVWriter {
         lines = [header.joined(separator: ",")]
     }
 
+    /// How a Double is written (9 significant digits). Code that summarises values it also
+    /// writes rounds them the same way first (`rounded`), so a summary recomputed from the CSV
+    /// (e.g. `evaluate-merge`) has the very same numbers.
+    public static func field(_ d: Double) -> String { String(format: "%.9g", d) }
+    public static func rounded(_ d: Double) -> Double { d.isFinite ? Double(field(d))! : d }
+
     public mutating func row(_ fields: [Any]) {
         lines.append(fields.map { field -> String in
-            if let d = field as? Double { return String(format: "%.9g", d) }
+            if let d = field as? Double { return Self.field(d) }
             if let f = field as? Float { return String(format: "%.7g", Double(f)) }
             return Self.quoted("\(field)")
         }.joined(separator: ","))

@@ -50,6 +50,8 @@ struct Evaluate: ParsableCommand {
     @Option(help: "Output path without extension.") var out: String
     @Option(help: "Seed.") var seed: UInt64 = 0
     @Flag(help: "No progress bar.") var quiet = false
+    @Option(help: "Score only shard i of n of the targets (0-based), e.g. 0/4, or 'auto' in a SLURM job array; join the shards' outputs with `synthmatch evaluate-merge`.")
+    var shard: String?
 
     func validate() throws {
         guard (data == nil) != (targets == nil) else { throw ValidationError("give exactly one of --data and --targets") }
@@ -63,6 +65,7 @@ struct Evaluate: ParsableCommand {
         guard ["ddsp", "inside"].contains(searchFraming) else { throw ValidationError("--search-framing: ddsp or inside, not '\(searchFraming)'") }
         guard !out.isEmpty else { throw ValidationError("--out must name a path") }
         _ = try chosenMethods()
+        if let shard { do { _ = try Shard.parse(shard) } catch let error as ShardError { throw ValidationError(error.description) } }
     }
 
     /// What every method is given, as `match` would: the tracked f0 and the key release held
@@ -156,15 +159,19 @@ struct Evaluate: ParsableCommand {
         }
 
         let columns = MatchMetrics.names + StandardMetrics.names + ListenerMetrics.names + ["param_mae"]
-        var csv = CSVWriter(path: out + ".csv", header: ["target", "method", "seconds", "evaluations", "samples"] + columns)
+        // With --shard, this process scores its share of the targets; each keeps its global
+        // index (and seed), so the shards' outputs join into the single run's.
+        let range = try shard.map { try Shard.parse($0).range(of: items.count) } ?? 0..<items.count
+        var csv = CSVWriter(path: out + ".csv", header: ["target", "target_index", "method", "seconds", "evaluations", "samples"] + columns)
         // Synthetic targets: each parameter's error, per target and method (which parameters are
         // hard to recover; pinned ones are left out: every method is given them).
         var parameterCSV = CSVWriter(path: out + "-parameters.csv", header: ["target", "method", "parameter", "true_value", "found_value", "abs_error_normalised"])
         let hasTruth = items.contains { $0.truth != nil }
         var scores: [MatchMethod: [String: [Double]]] = [:], wins: [MatchMethod: Int] = [:]
-        var bar = ProgressBar("evaluate \(synth)", total: items.count * active.count)
+        var bar = ProgressBar("evaluate \(synth)", total: range.count * active.count)
         var done = 0
-        for (i, item) in items.enumerated() {
+        for i in range {
+            let item = items[i]
             var target = item.target
             // Values the module has, in its ranges (a pitch outside its f0 range is searched instead).
             target.pinned = target.pinned.filter { key, value in module.parameters.first { $0.name == key }?.contains(value) ?? false }
@@ -183,10 +190,12 @@ struct Evaluate: ParsableCommand {
                     }
                 }
                 let standard = StandardMetrics.measure(outcome.audio, target.samples, sampleRate: rate).values
-                let row = metrics.values + standard + listener + [mae]
-                csv.row([item.name, method.rawValue, outcome.seconds, outcome.evaluations, target.samples.count] + row.map { $0.isNaN ? "" as Any : $0 as Any })
+                // Summarised as written (9 digits), so `evaluate-merge` reproduces the summary exactly.
+                let row = (metrics.values + standard + listener + [mae]).map(CSVWriter.rounded)
+                csv.row([item.name, i, method.rawValue, outcome.seconds, outcome.evaluations, target.samples.count] + row.map { $0.isNaN ? "" as Any : $0 as Any })
                 for (c, v) in zip(columns, row) { scores[method, default: [:]][c, default: []].append(v) }
-                if method != .estimate, metrics.spectral < best?.1 ?? .infinity { best = (method, metrics.spectral) }
+                let spectral = row[columns.firstIndex(of: "spectral")!]
+                if method != .estimate, spectral < best?.1 ?? .infinity { best = (method, spectral) }
                 done += 1
                 if !quiet { bar.update(done) }
             }
@@ -194,41 +203,10 @@ struct Evaluate: ParsableCommand {
             try csv.finish()   // results so far are on disk after every target
             if hasTruth { try parameterCSV.finish() }
         }
-        try writeSummary(scores, wins: wins, methods: active, targets: items.count, columns: columns)
+        try EvaluationSummary.write(out: out, scores: scores, wins: wins, methods: active, targets: range.count, columns: columns, budget: budget)
         print("wrote \(out).csv and \(out)-summary.csv")
-    }
-
-    /// Per method: each column's mean with its 95% bootstrap interval over targets, the share of
-    /// targets it scored best on, and its paired spectral difference to the matcher.
-    func writeSummary(_ scores: [MatchMethod: [String: [Double]]], wins: [MatchMethod: Int], methods: [MatchMethod],
-                      targets: Int, columns: [String]) throws {
-        var header = ["method", "targets", "budget_s", "best_spectral_count"]
-        for c in columns { header += [c, c + "_low", c + "_high"] }
-        header += ["spectral_minus_matcher", "spectral_minus_matcher_low", "spectral_minus_matcher_high", "matcher_better_count"]
-        var summary = CSVWriter(path: out + "-summary.csv", header: header)
-        print(String(format: "%-9@ %22@ %22@ %9@ %16@ %6@", "method", "spectral [95% CI]", "MCD dB [95% CI]", "right note", "envelope corr", "best"))
-        let reference = scores[.matcher]?["spectral"]
-        for method in methods {
-            let m = scores[method] ?? [:]
-            var row: [Any] = [method.rawValue, targets, budget, wins[method] ?? 0]
-            var cells: [String: (Double, Double, Double)] = [:]
-            for c in columns {
-                let ci = Bootstrap.meanInterval(m[c] ?? [])
-                cells[c] = ci
-                row += [ci.mean, ci.low, ci.high].map { $0.isNaN ? "" as Any : $0 as Any }
-            }
-            if let reference, method != .matcher, let mine = m["spectral"], mine.count == reference.count {
-                let difference = Bootstrap.meanInterval(zip(mine, reference).map { $0 - $1 })
-                row += [difference.mean, difference.low, difference.high, zip(mine, reference).filter { $1 < $0 }.count]
-            } else { row += ["", "", "", ""] }
-            summary.row(row)
-            func show(_ c: String, _ digits: Int) -> String {
-                guard let (mean, low, high) = cells[c], mean.isFinite else { return "-" }
-                return String(format: "%.\(digits)f [%.\(digits)f, %.\(digits)f]", mean, low, high)
-            }
-            print(String(format: "%-9@ %22@ %22@ %9@ %16@ %6d", method.rawValue, show("spectral", 3), show("mcd_db", 2),
-                         show("right_note", 2), show("envelope_corr", 2), wins[method] ?? 0))
+        if range.count < items.count {
+            print("shard \(try Shard.parse(shard!)): targets \(range.lowerBound)..<\(range.upperBound) of \(items.count); join the shards with `synthmatch evaluate-merge --out OUT SHARD...`")
         }
-        try summary.finish()
     }
 }

@@ -157,6 +157,39 @@ final class CommandLineTests: XCTestCase {
         }
     }
 
+    /// Issue 18: `evaluate --shard` in three parts (one of them through SLURM's array variables)
+    /// and `evaluate-merge` give the single run's summary, byte for byte, and its rows (but for
+    /// the seconds each method took); a missing shard is a clear error.
+    func testEvaluateShardsMergeIntoTheSingleRun() throws {
+        let data = try run(["dataset", "generate", "--synth", "subtractive", "--count", "60", "--duration", "0.25", "--seed", "3", "--out", "d.h5", "--quiet"])
+        XCTAssertEqual(data.status, 0, data.output)
+        let common = ["evaluate", "--synth", "subtractive", "--data", "d.h5", "--count", "5", "--methods", "random,genetic",
+                      "--budget", "60", "--evaluations", "12", "--seed", "5", "--quiet"]
+        XCTAssertEqual(try run(common + ["--out", "whole"]).status, 0)
+        for i in 0..<2 { XCTAssertEqual(try run(common + ["--out", "part-\(i)", "--shard", "\(i)/3"]).status, 0) }
+        let array = try run(common + ["--out", "part-2", "--shard", "auto"],
+                            environment: ["SLURM_ARRAY_TASK_ID": "7", "SLURM_ARRAY_TASK_MIN": "5", "SLURM_ARRAY_TASK_COUNT": "3"])
+        XCTAssertEqual(array.status, 0, array.output)
+        XCTAssertTrue(array.output.contains("targets 3..<5 of 5"), array.output)
+        let merged = try run(["evaluate-merge", "--out", "merged", "part-2", "part-0.csv", "part-1"])
+        XCTAssertEqual(merged.status, 0, merged.output)
+        func text(_ name: String) throws -> String { try String(contentsOf: folder.appendingPathComponent(name), encoding: .utf8) }
+        XCTAssertEqual(try text("merged-summary.csv"), try text("whole-summary.csv"))
+        XCTAssertEqual(try text("merged-parameters.csv"), try text("whole-parameters.csv"))
+        func withoutSeconds(_ csv: String) -> [String] {
+            csv.split(separator: "\n").map { line in
+                var f = line.split(separator: ",", omittingEmptySubsequences: false)
+                f.remove(at: 3)   // target, target_index, method, seconds, ...
+                return f.joined(separator: ",")
+            }
+        }
+        XCTAssertEqual(withoutSeconds(try text("merged.csv")), withoutSeconds(try text("whole.csv")))
+        let gap = try run(["evaluate-merge", "--out", "gap", "part-0", "part-2"])
+        XCTAssertNotEqual(gap.status, 0)
+        XCTAssertTrue(gap.output.contains("targets missing from the shards: 1, 2"), gap.output)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: folder.appendingPathComponent("gap.csv").path))
+    }
+
     func testNoModelFoundNamesWhereItLookedAndBadTargetsAreClearErrors() throws {
         let example = Self.repository.appendingPathComponent("Examples/gm-saw-lead-45.wav").path
         let missing = try run(["match", example, "--synth", "modal", "--out", "m"])

@@ -84,6 +84,7 @@ final class FuzzTests: XCTestCase {
             "match": [path("a.wav"), "--synth", "subtractive", "--no-model", "--steps", "1", "--restarts", "1", "--out", path("mt")],
             "estimate": [path("a.wav"), "--synth", "subtractive", "--model", path("model.h5"), "--out", path("est.csv")],
             "evaluate": ["--synth", "subtractive", "--data", path("train.h5"), "--count", "1", "--budget", "0.05", "--methods", "random", "--out", path("e"), "--quiet"],
+            "evaluate-merge": ["--out", path("em"), path("e")],
         ]
     }
 
