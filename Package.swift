@@ -27,6 +27,11 @@ let targetCPU: String? = {
 /// loss's magnitudes). sqrt is correctly rounded either way: results are unchanged.
 let cpuSettings: [SwiftSetting] = targetCPU.map { [.unsafeFlags(["-target-cpu", $0, "-Xcc", "-fno-math-errno"])] } ?? []
 
+/// Data-parallel training over MPI (issue 18) is optional at build time, so the default build
+/// needs no MPI: `SYNTHMATCH_MPI=1 swift build -c release --scratch-path .build-mpi` adds Open
+/// MPI (Debian's libopenmpi-dev, pkg-config `ompi-c`) and `mpirun -np N synthmatch train ...`.
+let mpi = ProcessInfo.processInfo.environment["SYNTHMATCH_MPI"] == "1"
+
 let package = Package(
     name: "SynthMatch",
     platforms: [.macOS(.v15)],
@@ -46,6 +51,7 @@ let package = Package(
         .systemLibrary(name: "CSampleRate", pkgConfig: "samplerate", providers: [.apt(["libsamplerate0-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5", providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+    ] + (mpi ? [Target.systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])])] : []) + [
 
         // Core: buffers, parameter specs, the gradient protocol, FFT/STFT, mel, gradient checking.
         .target(name: "DSP", dependencies: ["CFFTW", .product(name: "RealModule", package: "swift-numerics")],
@@ -63,7 +69,7 @@ let package = Package(
         .executableTarget(name: "synthmatch", dependencies: [
             "DSP", "Synths", "Matching", "Datasets",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ] + (mpi ? ["CMPI"] : []), swiftSettings: mpi ? [.define("SYNTHMATCH_MPI")] : []),
         .executableTarget(name: "bench", dependencies: [
             "DSP", "Synths", "Matching", "Datasets", "AutodiffReference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -55,6 +55,16 @@ public struct TrainingRecord: Sendable {
 /// Data order is a pure function of (seed, step): batch `step` is batch `step % perEpoch` of
 /// epoch `step / perEpoch`'s shuffle, so a resumed run sees the batches the uninterrupted
 /// run would have.
+/// How data-parallel training processes combine their work (`MPIReducer` in `synthmatch` when
+/// built with MPI; tests use an in-process one).
+public protocol GradientReducer: AnyObject {
+    /// This process's number, 0..<size.
+    var rank: Int { get }
+    var size: Int { get }
+    /// Element-wise sum over every process, in place; every process receives the same sums.
+    func allReduceSum(_ values: inout [Double]) throws
+}
+
 public final class EstimatorTrainer {
     public private(set) var estimator: ParameterEstimator
     public let synth: any Synth
@@ -129,22 +139,60 @@ public final class EstimatorTrainer {
         return epochCache!.batches[step % perEpoch]
     }
 
+    /// Data-parallel training (`mpirun -np N synthmatch train`): each process computes its share
+    /// of every global batch and `reducer` sums the shares' gradients, so all processes take the
+    /// step one process would take on the whole batch (up to the order of float additions).
+    /// Nil: one process.
+    public var reducer: (any GradientReducer)?
+
     /// One optimisation step; returns (parameter loss, spectral loss) of the batch before it.
     @discardableResult
     public func trainStep() throws -> (parameter: Double?, spectral: Double?) {
-        let rows = batchRows(step)
-        var (params, audio) = try data.read(rows)
-        let synthetic = rows.count, p = estimator.parameters.count, n = estimator.sampleCount
-        var realCount = 0
-        if options.stage == .spectral, !real.isEmpty {
-            // Half the batch from the real clips, chosen by (seed, step).
-            realCount = synthetic / 2
-            var rng = CounterRandom(seed: options.seed, index: UInt64(step), stream: 3)
-            audio.removeLast(realCount * n)
-            params.removeLast(realCount * p)
-            for _ in 0..<realCount { audio += real[Int(rng.next() % UInt64(real.count))] }
+        let (gradient, parameterLoss, spectralLoss) = try batchGradient()
+        // A non-finite gradient (a synth or loss overflowing on some extreme prediction) skips
+        // the update; many in a row mean training has diverged.
+        guard gradient.allSatisfy(\.isFinite) else {
+            skippedSteps += 1
+            consecutiveSkips += 1
+            guard consecutiveSkips < 10 else {
+                throw EstimatorError.incompatible("training diverged at step \(step): 10 non-finite gradients in a row (lower the learning rate)")
+            }
+            step += 1
+            return (parameterLoss, spectralLoss)
         }
-        let batch = synthetic, labelled = batch - realCount
+        consecutiveSkips = 0
+        optimiser.learningRate = options.learningRate * schedule.multiplier(step: step)
+        optimiser.update(&weights, gradient: gradient)
+        estimator.weights = weights.map { Float($0) }
+        step += 1
+        return (parameterLoss, spectralLoss)
+    }
+
+    /// The gradient of this step's global batch (summed across processes with a reducer) and
+    /// the batch's losses, without updating anything.
+    func batchGradient() throws -> (gradient: [Double], parameter: Double?, spectral: Double?) {
+        let rows = batchRows(step)
+        let p = estimator.parameters.count, n = estimator.sampleCount
+        let globalBatch = rows.count
+        // Items [0, labelledTotal) are the dataset's rows; with recordings in stage 2, the last
+        // half are real clips chosen by (seed, step).
+        var picks: [Int] = []
+        if options.stage == .spectral, !real.isEmpty {
+            var rng = CounterRandom(seed: options.seed, index: UInt64(step), stream: 3)
+            picks = (0..<(globalBatch / 2)).map { _ in Int(rng.next() % UInt64(real.count)) }
+        }
+        let labelledTotal = globalBatch - picks.count
+        // This process's items of the global batch (all of them without a reducer).
+        let share: Range<Int>
+        if let reducer { share = try Shard(index: reducer.rank, count: reducer.size).range(of: globalBatch) } else { share = 0..<globalBatch }
+        let labelledShare = share.lowerBound..<Swift.max(share.lowerBound, Swift.min(share.upperBound, labelledTotal))
+        var (params, audio) = try data.read(Array(rows[labelledShare]))
+        for item in Swift.max(share.lowerBound, labelledTotal)..<Swift.max(share.upperBound, labelledTotal) {
+            audio += real[picks[item - labelledTotal]]
+        }
+        params.removeLast(params.count - labelledShare.count * p)
+        let batch = share.count, labelled = labelledShare.count
+        guard batch > 0 else { throw EstimatorError.incompatible("data-parallel training: a batch of \(globalBatch) leaves process \(reducer?.rank ?? 0) nothing; use at most \(globalBatch) processes") }
         let input = AudioBatch(batchSize: batch, sampleCount: n, samples: audio)
         let current = weights.map { Float($0) }
         let (prediction, pullback) = estimator.network.valueWithPullback(estimator.features(input), weights: current)
@@ -160,7 +208,7 @@ public final class EstimatorTrainer {
             let o = estimator.outputCount
             let targets = estimator.outputTargets(Array(params[0..<(labelled * p)]), batchSize: labelled)
             let isChoice = estimator.choiceOutputs
-            let scale = Float(parameterScale / Double(labelled * p))
+            let scale = Float(parameterScale / Double(labelledTotal * p))
             for i in 0..<(labelled * o) {
                 let y = prediction.values[i], t = targets[i]
                 if isChoice[i % o] {
@@ -172,37 +220,31 @@ public final class EstimatorTrainer {
                     dPrediction[i] += scale * 2 * (y - t)
                 }
             }
-            parameterLoss = sum / Double(labelled * p)
+            parameterLoss = sum
         }
         if options.stage == .spectral {
             let controls = estimator.controls(fromOutputs: prediction.values, batchSize: batch)
             let (rendered, synthPullback) = synth.valueWithPullback(controls, RenderRequest(sampleCount: n))
             let (values, dAudio) = loss.valuesWithGradient(rendered, input)
-            spectralLoss = values.reduce(0.0) { $0 + Double($1) } / Double(batch)
+            spectralLoss = values.reduce(0.0) { $0 + Double($1) }
             var dAudioMean = dAudio
-            let inverseBatch = 1 / Float(batch)
+            let inverseBatch = 1 / Float(globalBatch)
             for i in dAudioMean.samples.indices { dAudioMean.samples[i] *= inverseBatch }
             let dOutputs = estimator.outputGradient(fromControls: synthPullback(dAudioMean).values, batchSize: batch)
             for i in dPrediction.indices { dPrediction[i] += dOutputs[i] }
         }
-        let gradient = pullback(Tensor(shape: prediction.shape, values: dPrediction)).weights
-        // A non-finite gradient (a synth or loss overflowing on some extreme prediction) skips
-        // the update; many in a row mean training has diverged.
-        guard gradient.allSatisfy(\.isFinite) else {
-            skippedSteps += 1
-            consecutiveSkips += 1
-            guard consecutiveSkips < 10 else {
-                throw EstimatorError.incompatible("training diverged at step \(step): 10 non-finite gradients in a row (lower the learning rate)")
-            }
-            step += 1
-            return (parameterLoss, spectralLoss)
+        var gradient = pullback(Tensor(shape: prediction.shape, values: dPrediction)).weights.map(Double.init)
+        if let reducer {
+            // The shares' gradients and loss sums, added up across processes in one call.
+            gradient += [parameterLoss ?? 0, spectralLoss ?? 0]
+            try reducer.allReduceSum(&gradient)
+            if parameterLoss != nil { parameterLoss = gradient[gradient.count - 2] }
+            if spectralLoss != nil { spectralLoss = gradient[gradient.count - 1] }
+            gradient.removeLast(2)
         }
-        consecutiveSkips = 0
-        optimiser.learningRate = options.learningRate * schedule.multiplier(step: step)
-        optimiser.update(&weights, gradient: gradient.map(Double.init))
-        estimator.weights = weights.map { Float($0) }
-        step += 1
-        return (parameterLoss, spectralLoss)
+        parameterLoss = parameterLoss.map { $0 / Double(labelledTotal * p) }
+        spectralLoss = spectralLoss.map { $0 / Double(globalBatch) }
+        return (gradient, parameterLoss, spectralLoss)
     }
 
     /// Mean spectral loss of the estimator's matches to the held-out recordings (nil without).
@@ -265,11 +307,12 @@ public final class EstimatorTrainer {
                 if options.keepBest, selected < best?.loss ?? .infinity { best = (step, selected, estimator.weights) }
             }
             if last, options.keepBest, let best { estimator.weights = best.weights }
-            if step % options.checkpointEvery == 0 || last {
+            // Every process holds the same weights; only the first writes them and the log.
+            if step % options.checkpointEvery == 0 || last, (reducer?.rank ?? 0) == 0 {
                 try saveCheckpoint(path)
                 try writeLog(logPath)
             }
-            if progress {
+            if progress, (reducer?.rank ?? 0) == 0 {
                 let note = records.last.map { String(format: "val param %.4f spectral %.3f", $0.validationParameterLoss ?? .nan, $0.validationSpectralLoss ?? .nan) } ?? ""
                 bar.update(step, note: note)
             }

@@ -57,6 +57,12 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
+        // Under mpirun (a build with SYNTHMATCH_MPI=1): this process's share of every batch; only
+        // process 0 prints, checkpoints and writes the model and log.
+        let reducer = try DataParallel.start()
+        defer { DataParallel.finish() }
+        let leader = (reducer?.rank ?? 0) == 0
+        func print(_ text: String) { if leader { Swift.print(text) } }
         try AtomicFile.checkWritable(out)   // before hours of training, not after
         guard !data.isEmpty else { throw ValidationError("give --data: a dataset file or the shards of one") }
         for file in data { try HDF5Probe.check(file, as: .dataset) }
@@ -163,8 +169,9 @@ struct Train: ParsableCommand {
                                                realValidation: stage == .spectral ? realValidation : [],
                                                options: options, resume: state, moments: stateMoments)
             trainer.previousLog = previousLog
+            trainer.reducer = reducer
             if trainer.step < stageSteps {
-                try trainer.train(checkpoint: out, log: logPath, progress: !quiet)
+                try trainer.train(checkpoint: out, log: logPath, progress: !quiet && leader)
             }
             estimator = trainer.estimator
             previousLog = readLog(logPath)
@@ -181,7 +188,8 @@ struct Train: ParsableCommand {
         }
         // The finished model without Adam's moments (a third of the size); continue training
         // from it with --initial.
-        try Checkpoint.save(estimator, to: out)
+        if leader { try Checkpoint.save(estimator, to: out) }
+        if let reducer { print("data-parallel: \(reducer.size) processes, each \(batchSize / reducer.size)-\((batchSize + reducer.size - 1) / reducer.size) of every \(batchSize)-example batch") }
         print("wrote \(out) and \(logPath)" + (ProcessMemory.peakResidentSummary.map { " (\($0))" } ?? ""))
     }
 
