@@ -78,18 +78,25 @@ public final class HDF5File {
     /// [1, extent] and optional shuffle + deflate), making parent groups on the way
     /// ("/features/logmel"). The caller closes the returned handle.
     private func makeFloatDataset(_ name: String, shape: [Int], chunk: [Int]?, deflate: Int?, checksum: Bool = false) throws -> hid_t {
+        try makeFloatDataset(name, shape: shape) { _, plist in
+            guard let chunk else { return }
+            var c = zip(chunk, shape).map { hsize_t(max(1, min($0, $1))) }
+            H5Pset_chunk(plist, Int32(c.count), &c)
+            if let deflate { H5Pset_shuffle(plist); H5Pset_deflate(plist, UInt32(deflate)) }
+            if checksum { H5Pset_fletcher32(plist) }
+        }
+    }
+
+    /// A float32 dataset of `shape`: `configure` fills in its creation properties (given the
+    /// dataspace too), parent groups are made on the way. The caller closes the returned handle.
+    private func makeFloatDataset(_ name: String, shape: [Int], configure: (_ space: hid_t, _ plist: hid_t) throws -> Void) throws -> hid_t {
         var dims = shape.map { hsize_t($0) }
         let space = H5Screate_simple(Int32(dims.count), &dims, nil)
         guard space >= 0 else { throw HDF5Error(path: path, operation: "dataspace for \(name)") }
         defer { H5Sclose(space) }
         let plist = H5Pcreate(chdf5_p_dataset_create())
         defer { H5Pclose(plist) }
-        if let chunk {
-            var c = zip(chunk, shape).map { hsize_t(max(1, min($0, $1))) }
-            H5Pset_chunk(plist, Int32(c.count), &c)
-            if let deflate { H5Pset_shuffle(plist); H5Pset_deflate(plist, UInt32(deflate)) }
-            if checksum { H5Pset_fletcher32(plist) }
-        }
+        try configure(space, plist)
         let lcpl = H5Pcreate(chdf5_p_link_create())
         defer { H5Pclose(lcpl) }
         H5Pset_create_intermediate_group(lcpl, 1)
@@ -234,28 +241,19 @@ public final class HDF5File {
     /// Creates an HDF5 virtual dataset (VDS, HDF5 1.10+) of `shape` assembled from `sources`
     /// without copying a byte: reads through it (h5py's included) see one array.
     public func createVirtualFloatDataset(_ name: String, shape: [Int], sources: [VirtualSource]) throws {
-        var dims = shape.map { hsize_t($0) }
-        let space = H5Screate_simple(Int32(dims.count), &dims, nil)
-        guard space >= 0 else { throw HDF5Error(path: path, operation: "dataspace for \(name)") }
-        defer { H5Sclose(space) }
-        let plist = H5Pcreate(chdf5_p_dataset_create())
-        defer { H5Pclose(plist) }
-        let rowShape = Array(dims.dropFirst())
-        for source in sources {
-            var sourceDims = [hsize_t(source.rows)] + rowShape
-            let sourceSpace = H5Screate_simple(Int32(sourceDims.count), &sourceDims, nil)
-            defer { H5Sclose(sourceSpace) }
-            var start = [hsize_t(source.start)] + rowShape.map { _ in 0 }
-            guard sourceSpace >= 0, H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &sourceDims, nil) >= 0,
-                  H5Pset_virtual(plist, space, source.file, source.dataset, sourceSpace) >= 0 else {
-                throw HDF5Error(path: path, operation: "map rows \(source.start)..<\(source.start + source.rows) of \(name) to \(source.file)")
+        let rowShape = shape.dropFirst().map { hsize_t($0) }
+        let dataset = try makeFloatDataset(name, shape: shape) { space, plist in
+            for source in sources {
+                var sourceDims = [hsize_t(source.rows)] + rowShape
+                let sourceSpace = H5Screate_simple(Int32(sourceDims.count), &sourceDims, nil)
+                defer { H5Sclose(sourceSpace) }
+                var start = [hsize_t(source.start)] + rowShape.map { _ in 0 }
+                guard sourceSpace >= 0, H5Sselect_hyperslab(space, H5S_SELECT_SET, &start, nil, &sourceDims, nil) >= 0,
+                      H5Pset_virtual(plist, space, source.file, source.dataset, sourceSpace) >= 0 else {
+                    throw HDF5Error(path: path, operation: "map rows \(source.start)..<\(source.start + source.rows) of \(name) to \(source.file)")
+                }
             }
         }
-        let lcpl = H5Pcreate(chdf5_p_link_create())
-        defer { H5Pclose(lcpl) }
-        H5Pset_create_intermediate_group(lcpl, 1)
-        let dataset = H5Dcreate2(id, name, chdf5_native_float(), space, lcpl, plist, chdf5_p_default())
-        guard dataset >= 0 else { throw HDF5Error(path: path, operation: "create virtual dataset \(name)") }
         H5Dclose(dataset)
     }
 
