@@ -253,17 +253,34 @@ struct SingleResolution<T: SynthScalar> {
         switch loss.logarithm {
         // Subnormal magnitudes count as zero, as in TensorFlow (which flushes them on CPU):
         // 1 / v would overflow float32.
+        // One pass each (the log computed in every lane, then selected: no branch).
         case .safe(let eps):
-            VectorMath.log(v, into: logs, count: count)
             let logEps = T.log(T(eps)), tiny = T.leastNormalMagnitude
-            for i in 0..<count { logs[i] = v[i] >= tiny ? logs[i] : logEps }
-            if let slopes { for i in 0..<count { slopes[i] = v[i] >= tiny ? 1 / v[i] : 0 } }
+            if let slopes {
+                for i in 0..<count {
+                    let x = v[i], l = Self.naturalLog(x), ok = x >= tiny
+                    logs[i] = ok ? l : logEps
+                    slopes[i] = ok ? 1 / x : 0
+                }
+            } else {
+                for i in 0..<count { let x = v[i], l = Self.naturalLog(x); logs[i] = x >= tiny ? l : logEps }
+            }
         case .offset(let eps):
-            let shifted = slopes!, e = T(eps)
-            for i in 0..<count { shifted[i] = v[i] + e }
-            VectorMath.log(shifted, into: logs, count: count)
-            for i in 0..<count { shifted[i] = 1 / shifted[i] }
+            let slopes = slopes!, e = T(eps)
+            for i in 0..<count {
+                let w = v[i] + e
+                logs[i] = Self.naturalLog(w)
+                slopes[i] = 1 / w
+            }
         }
+    }
+
+    /// `VectorMath.logarithm` for Float (branch-free, so loops around it vectorise), the
+    /// library's log for Double.
+    @inline(__always)
+    static func naturalLog(_ x: T) -> T {
+        if T.self == Float.self { return unsafeBitCast(VectorMath.logarithm(unsafeBitCast(x, to: Float.self)), to: T.self) }
+        return T.log(x)
     }
 
     func features(_ target: UnsafePointer<T>) -> TargetFeatures {
@@ -378,14 +395,16 @@ struct SingleResolution<T: SynthScalar> {
         defer { rows.deallocate() }
         let linRow = rows, logRow = rows + count, squareRow = rows + 2 * count
         if l1 {
-            for i in 0..<count {
-                let d = s[i] - y[i], dl = logS[i] - logY[i]
-                linRow[i] = abs(d); logRow[i] = abs(dl); squareRow[i] = d * d
-            }
             if let dS {
                 for i in 0..<count {
                     let d = s[i] - y[i], dl = logS[i] - logY[i]
+                    linRow[i] = abs(d); logRow[i] = abs(dl); squareRow[i] = d * d
                     dS[i] = linearScale * sign(d) + logScale * sign(dl) * slope[i]
+                }
+            } else {
+                for i in 0..<count {
+                    let d = s[i] - y[i], dl = logS[i] - logY[i]
+                    linRow[i] = abs(d); logRow[i] = abs(dl); squareRow[i] = d * d
                 }
             }
         } else {
