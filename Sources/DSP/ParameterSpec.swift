@@ -110,29 +110,50 @@ public struct ParameterSpec: Sendable, Hashable, Codable {
     /// (`u = 0` for `curve > 1`) it is evaluated at 1e-12 instead.
     @inlinable
     public func physicalWithDerivative<T: SynthScalar>(_ u: T) -> (value: T, derivative: T) {
-        let u = Swift.min(Swift.max(u, 0), 1)
-        let lo = T(minimum), hi = T(maximum)
-        switch scale {
-        case .linear:
-            return (lo + (hi - lo) * u, hi - lo)
-        case .logarithmic:
-            let logRatio = T.log(hi / lo)
-            let v = lo * T.exp(logRatio * u)
-            return (v, v * logRatio)
-        case .curve(let c):
-            let e = T(1 / c)
-            let slope = (hi - lo) * e * T.pow(Swift.max(u, T(1e-12)), e - 1)
-            return (lo + (hi - lo) * T.pow(u, e), slope)
-        case .symmetricCurve(let c):
-            let e = T(1 / c)
-            let d = 2 * u - 1
-            let s: T = d < 0 ? -1 : 1
-            let slope = (hi - lo) * e * T.pow(Swift.max(abs(d), T(1e-12)), e - 1)
-            return (lo + (hi - lo) / 2 * (s * T.pow(abs(d), e) + 1), slope)
-        case .categorical:
-            let count = maximum - minimum + 1
-            let k = Swift.min((u * T(count)).rounded(.down), T(count - 1))
-            return (lo + k, 0)
+        mapping.physicalWithDerivative(u)
+    }
+
+    /// The numbers the normalised-to-physical map needs, without the names: per-frame loops
+    /// take these once per item, since copying a whole spec (three strings) per frame and
+    /// parameter cost the harmonic bank 15% of its time in reference counting, contended
+    /// between threads (`bench peers --workloads harmonic`).
+    @inlinable
+    public var mapping: Mapping { Mapping(minimum: minimum, maximum: maximum, scale: scale) }
+
+    public struct Mapping: Sendable {
+        public let minimum: Double, maximum: Double, scale: ParameterScale
+        @inlinable
+        public init(minimum: Double, maximum: Double, scale: ParameterScale) {
+            self.minimum = minimum; self.maximum = maximum; self.scale = scale
+        }
+
+        /// See `ParameterSpec.physicalWithDerivative`.
+        @inlinable
+        public func physicalWithDerivative<T: SynthScalar>(_ u: T) -> (value: T, derivative: T) {
+            let u = Swift.min(Swift.max(u, 0), 1)
+            let lo = T(minimum), hi = T(maximum)
+            switch scale {
+            case .linear:
+                return (lo + (hi - lo) * u, hi - lo)
+            case .logarithmic:
+                let logRatio = T.log(hi / lo)
+                let v = lo * T.exp(logRatio * u)
+                return (v, v * logRatio)
+            case .curve(let c):
+                let e = T(1 / c)
+                let slope = (hi - lo) * e * T.pow(Swift.max(u, T(1e-12)), e - 1)
+                return (lo + (hi - lo) * T.pow(u, e), slope)
+            case .symmetricCurve(let c):
+                let e = T(1 / c)
+                let d = 2 * u - 1
+                let s: T = d < 0 ? -1 : 1
+                let slope = (hi - lo) * e * T.pow(Swift.max(abs(d), T(1e-12)), e - 1)
+                return (lo + (hi - lo) / 2 * (s * T.pow(abs(d), e) + 1), slope)
+            case .categorical:
+                let count = maximum - minimum + 1
+                let k = Swift.min((u * T(count)).rounded(.down), T(count - 1))
+                return (lo + k, 0)
+            }
         }
     }
 

@@ -151,9 +151,10 @@ public struct FilteredNoise: Synth {
         let nF = controls.layout.frameCount, k = bandCount, l = impulseLength
         var mags = [T](repeating: 0, count: k), slopes = [T](repeating: 0, count: nF * k)
         var irs = [T](repeating: 0, count: nF * l)
+        let maps = parameters.map(\.mapping)   // numbers only: no per-frame copies of the specs
         for f in 0..<nF {
             for band in 0..<k {
-                let (v, s) = parameters[band].physicalWithDerivative(controls[item: b, parameter: band, frame: f])
+                let (v, s) = maps[band].physicalWithDerivative(controls[item: b, parameter: band, frame: f])
                 mags[band] = v; slopes[f * k + band] = s
             }
             for t in 0..<l {

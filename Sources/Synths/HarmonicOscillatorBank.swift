@@ -159,13 +159,13 @@ extension HarmonicOscillatorBank {
             f0 = amplitude; f0Slope = amplitude; weightSums = amplitude
             weights = [T](repeating: 0, count: nF * h); weightSlopes = weights
             harmonicAmplitudes = weights
-            let specs = synth.parameters
+            let maps = synth.parameters.map(\.mapping)   // numbers only: no per-frame copies of the specs
             for f in 0..<nF {
-                (amplitude[f], amplitudeSlope[f]) = specs[0].physicalWithDerivative(controls[item: b, parameter: 0, frame: f])
-                (f0[f], f0Slope[f]) = specs[synth.f0Index].physicalWithDerivative(controls[item: b, parameter: synth.f0Index, frame: f])
+                (amplitude[f], amplitudeSlope[f]) = maps[0].physicalWithDerivative(controls[item: b, parameter: 0, frame: f])
+                (f0[f], f0Slope[f]) = maps[synth.f0Index].physicalWithDerivative(controls[item: b, parameter: synth.f0Index, frame: f])
                 var sum: T = 0
                 for k in 0..<h {
-                    let (e, de) = specs[k + 1].physicalWithDerivative(controls[item: b, parameter: k + 1, frame: f])
+                    let (e, de) = maps[k + 1].physicalWithDerivative(controls[item: b, parameter: k + 1, frame: f])
                     weights[f * h + k] = e
                     weightSlopes[f * h + k] = de
                     if T(k + 1) * f0[f] < nyquist { sum += e }

@@ -184,7 +184,7 @@ extension WavetableSynth {
         /// (f0 is mapped and upsampled in float64: the phase multiplies its rounding error by the
         /// sample index.)
         func frames() -> (amp: [T], ampSlope: [T], pi: [T], logitSlope: [T], f0: [Double], f0Slope: [Double]) {
-            let nF = plan.frameCount, k = synth.tableCount, specs = synth.parameters
+            let nF = plan.frameCount, k = synth.tableCount, specs = synth.parameters.map(\.mapping)   // numbers only
             var amp = [T](repeating: 0, count: nF), ampSlope = amp
             var f0 = [Double](repeating: 0, count: nF), f0Slope = f0
             var pi = [T](repeating: 0, count: nF * k), logitSlope = pi
