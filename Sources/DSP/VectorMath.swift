@@ -1,24 +1,18 @@
 import RealModule
 
-/// Element-wise maths over buffers, written so that LLVM vectorises the loops.
+/// Element-wise maths written so that LLVM vectorises the loops around it.
 ///
 /// The spectral losses take a logarithm of every magnitude of every frame (220,000 per second
 /// of audio for auraloss's three resolutions). glibc's `logf` is a call per element, which
 /// blocks vectorisation and was the loss's largest single cost after the FFTs; `logarithm`
 /// is a branch-free polynomial that runs eight lanes at a time.
 public enum VectorMath {
-    /// `y[i] = log(x[i])`: `logarithm` for Float (eight lanes per instruction), `Double.log`
-    /// for Double.
-    @_specialize(where T == Float)
-    @_specialize(where T == Double)
-    public static func log<T: SynthScalar>(_ x: UnsafePointer<T>, into y: UnsafeMutablePointer<T>, count: Int) {
-        guard T.self == Float.self else {
-            for i in 0..<count { y[i] = T.log(x[i]) }
-            return
-        }
-        let xf = UnsafeRawPointer(x).assumingMemoryBound(to: Float.self)
-        let yf = UnsafeMutableRawPointer(y).assumingMemoryBound(to: Float.self)
-        for i in 0..<count { yf[i] = logarithm(xf[i]) }
+    /// The natural log in generic code: the branch-free `logarithm(_: Float)` for Float (so
+    /// loops around it vectorise), the library's for Double.
+    @inlinable @inline(__always)
+    public static func logarithm<T: SynthScalar>(_ x: T) -> T {
+        if T.self == Float.self { return unsafeBitCast(logarithm(unsafeBitCast(x, to: Float.self)), to: T.self) }
+        return T.log(x)
     }
 
     /// Natural log of a float without branches or calls, so loops around it vectorise: the

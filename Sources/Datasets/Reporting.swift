@@ -33,6 +33,29 @@ public struct CSVWriter {
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
+    /// The fields of one line as `row` writes it (RFC 4180: quoted fields, doubled quotes).
+    public static func fields(_ line: some StringProtocol) -> [String] {
+        var fields: [String] = [], current = "", quoted = false
+        var characters = line.makeIterator(), pending: Character?
+        while let ch = pending ?? characters.next() {
+            pending = nil
+            if quoted, ch == "\"" {
+                // A doubled quote is one quote; a single one ends the quoted part.
+                if let next = characters.next() {
+                    if next == "\"" { current.append("\"") } else { quoted = false; pending = next }
+                } else { quoted = false }
+            } else if ch == "\"" {
+                quoted = true
+            } else if ch == ",", !quoted {
+                fields.append(current); current = ""
+            } else {
+                current.append(ch)
+            }
+        }
+        fields.append(current)
+        return fields
+    }
+
     /// Creates the folder if needed and writes the file atomically.
     public func finish() throws {
         let url = URL(fileURLWithPath: path)

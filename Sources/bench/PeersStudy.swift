@@ -80,22 +80,13 @@ struct PeersStudy: ParsableCommand {
         var rows: [(String, String, Int, Double)] = []
         for line in text.split(whereSeparator: \.isNewline).dropFirst() {
             // workload,peer,threads,seconds_per_call,x_real_time; the peer's name may hold commas in quotes.
-            let fields = Self.csvFields(String(line))
+            let fields = CSVWriter.fields(line)
             guard fields.count == 5, let threads = Int(fields[2]), let x = Double(fields[4]), x > 0 else {
                 throw ValidationError("\(path): malformed row '\(line)'")
             }
             rows.append((fields[0], fields[1], threads, x))
         }
         return rows
-    }
-
-    static func csvFields(_ line: String) -> [String] {
-        var fields: [String] = [], current = "", quoted = false
-        for ch in line {
-            if ch == "\"" { quoted.toggle() } else if ch == "," && !quoted { fields.append(current); current = "" } else { current.append(ch) }
-        }
-        fields.append(current)
-        return fields
     }
 
     /// The chosen workloads, set up (inputs made) before any timing.

@@ -161,13 +161,14 @@ struct Evaluate: ParsableCommand {
         let columns = MatchMetrics.names + StandardMetrics.names + ListenerMetrics.names + ["param_mae"]
         // With --shard, this process scores its share of the targets; each keeps its global
         // index (and seed), so the shards' outputs join into the single run's.
-        let range = try shard.map { try Shard.parse($0).range(of: items.count) } ?? 0..<items.count
+        let part = try shard.map { try Shard.parse($0) }
+        let range = part?.range(of: items.count) ?? 0..<items.count
         var csv = CSVWriter(path: out + ".csv", header: ["target", "target_index", "method", "seconds", "evaluations", "samples"] + columns)
         // Synthetic targets: each parameter's error, per target and method (which parameters are
         // hard to recover; pinned ones are left out: every method is given them).
         var parameterCSV = CSVWriter(path: out + "-parameters.csv", header: ["target", "method", "parameter", "true_value", "found_value", "abs_error_normalised"])
         let hasTruth = items.contains { $0.truth != nil }
-        var scores: [MatchMethod: [String: [Double]]] = [:], wins: [MatchMethod: Int] = [:]
+        var scores: [MatchMethod: [String: [Double]]] = [:]
         var bar = ProgressBar("evaluate \(synth)", total: range.count * active.count)
         var done = 0
         for i in range {
@@ -176,7 +177,6 @@ struct Evaluate: ParsableCommand {
             // Values the module has, in its ranges (a pitch outside its f0 range is searched instead).
             target.pinned = target.pinned.filter { key, value in module.parameters.first { $0.name == key }?.contains(value) ?? false }
             target.starts = target.starts.filter { names.contains($0.key) }
-            var best: (MatchMethod, Double)?
             for method in active {
                 let outcome = evaluator.run(method, target: target, seed: seed &+ UInt64(i))
                 let metrics = MatchMetrics.measure(outcome.audio, target.samples, sampleRate: rate, loss: evaluator.loss)
@@ -194,19 +194,16 @@ struct Evaluate: ParsableCommand {
                 let row = (metrics.values + standard + listener + [mae]).map(CSVWriter.rounded)
                 csv.row([item.name, i, method.rawValue, outcome.seconds, outcome.evaluations, target.samples.count] + row.map { $0.isNaN ? "" as Any : $0 as Any })
                 for (c, v) in zip(columns, row) { scores[method, default: [:]][c, default: []].append(v) }
-                let spectral = row[columns.firstIndex(of: "spectral")!]
-                if method != .estimate, spectral < best?.1 ?? .infinity { best = (method, spectral) }
                 done += 1
                 if !quiet { bar.update(done) }
             }
-            if let best { wins[best.0, default: 0] += 1 }
             try csv.finish()   // results so far are on disk after every target
             if hasTruth { try parameterCSV.finish() }
         }
-        try EvaluationSummary.write(out: out, scores: scores, wins: wins, methods: active, targets: range.count, columns: columns, budget: budget)
+        try EvaluationSummary.write(out: out, scores: scores, methods: active, targets: range.count, columns: columns, budget: budget)
         print("wrote \(out).csv and \(out)-summary.csv")
-        if range.count < items.count {
-            print("shard \(try Shard.parse(shard!)): targets \(range.lowerBound)..<\(range.upperBound) of \(items.count); join the shards with `synthmatch evaluate-merge --out OUT SHARD...`")
+        if let part, range.count < items.count {
+            print("shard \(part): targets \(range.lowerBound)..<\(range.upperBound) of \(items.count); join the shards with `synthmatch evaluate-merge --out OUT SHARD...`")
         }
     }
 }

@@ -6,10 +6,27 @@ import Matching
 /// `OUT-summary.csv` of an evaluation: written by `evaluate` and, from the shards' per-target
 /// rows, by `evaluate-merge`.
 enum EvaluationSummary {
+    /// Per method, the targets on which it had the lowest spectral loss (the estimate alone is
+    /// not a contender; a tie goes to the method listed first).
+    static func bestCounts(_ scores: [MatchMethod: [String: [Double]]], methods: [MatchMethod], targets: Int) -> [MatchMethod: Int] {
+        var wins: [MatchMethod: Int] = [:]
+        for i in 0..<targets {
+            var best: (MatchMethod, Double)?
+            for method in methods where method != .estimate {
+                let spectral = scores[method]?["spectral"]?[i] ?? .nan
+                if spectral < best?.1 ?? .infinity { best = (method, spectral) }
+            }
+            if let best { wins[best.0, default: 0] += 1 }
+        }
+        return wins
+    }
+
     /// Per method: each column's mean with its 95% bootstrap interval over targets, the share of
     /// targets it scored best on, and its paired spectral difference to the matcher.
-    static func write(out: String, scores: [MatchMethod: [String: [Double]]], wins: [MatchMethod: Int], methods: [MatchMethod],
+    /// `scores[method][column]` holds one value per target, in target order, for every method.
+    static func write(out: String, scores: [MatchMethod: [String: [Double]]], methods: [MatchMethod],
                       targets: Int, columns: [String], budget: Double) throws {
+        let wins = bestCounts(scores, methods: methods, targets: targets)
         var header = ["method", "targets", "budget_s", "best_spectral_count"]
         for c in columns { header += [c, c + "_low", c + "_high"] }
         header += ["spectral_minus_matcher", "spectral_minus_matcher_low", "spectral_minus_matcher_high", "matcher_better_count"]
@@ -70,32 +87,17 @@ struct EvaluateMerge: ParsableCommand {
         guard !out.isEmpty else { throw ValidationError("--out must name a path") }
     }
 
-    static func fields(_ line: Substring) -> [String] {
-        var fields: [String] = [], current = "", quoted = false, previousQuote = false
-        for ch in line {
-            if ch == "\"" {
-                if quoted, previousQuote { current.append("\""); previousQuote = false; continue }
-                quoted.toggle(); previousQuote = !quoted
-                continue
-            }
-            previousQuote = false
-            if ch == "," && !quoted { fields.append(current); current = "" } else { current.append(ch) }
-        }
-        fields.append(current)
-        return fields
-    }
-
     static func read(_ prefix: String) throws -> ShardRows {
         let path = prefix + ".csv"
         guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { throw CommandFailure("cannot read \(path)") }
         let lines = text.split(whereSeparator: \.isNewline)
         guard let first = lines.first else { throw CommandFailure("\(path) is empty") }
-        let header = fields(first)
+        let header = CSVWriter.fields(first)
         guard header.prefix(3) == ["target", "target_index", "method"] else {
             throw CommandFailure("\(path) is not an evaluation with target indices (from `evaluate --shard`, issue 18 or later)")
         }
         let rows = try lines.dropFirst().map { line -> (Int, String, [String]) in
-            let f = fields(line)
+            let f = CSVWriter.fields(line)
             guard f.count == header.count, let index = Int(f[1]), index >= 0 else { throw CommandFailure("\(path): malformed row '\(line)'") }
             return (index, f[2], f)
         }
@@ -113,8 +115,8 @@ struct EvaluateMerge: ParsableCommand {
         for p in parts {
             guard let text = try? String(contentsOfFile: p.prefix + "-summary.csv", encoding: .utf8) else { throw CommandFailure("cannot read \(p.prefix)-summary.csv") }
             let lines = text.split(whereSeparator: \.isNewline)
-            guard lines.count >= 2, let column = Self.fields(lines[0]).firstIndex(of: "budget_s"),
-                  let value = Double(Self.fields(lines[1])[column]) else { throw CommandFailure("\(p.prefix)-summary.csv has no budget") }
+            guard lines.count >= 2, let column = CSVWriter.fields(lines[0]).firstIndex(of: "budget_s"),
+                  let value = Double(CSVWriter.fields(lines[1])[column]) else { throw CommandFailure("\(p.prefix)-summary.csv has no budget") }
             if let budget, budget != value { throw CommandFailure("\(p.prefix) ran with a budget of \(value) s, another shard with \(budget) s") }
             budget = value
         }
@@ -142,16 +144,13 @@ struct EvaluateMerge: ParsableCommand {
             throw CommandFailure("target \(i) was scored with methods \(rows.map(\.method)), target 0 with \(methodNames)")
         }
         let columns = Array(header.dropFirst(6))
-        var scores: [MatchMethod: [String: [Double]]] = [:], wins: [MatchMethod: Int] = [:]
-        let spectralColumn = try columns.firstIndex(of: "spectral") ?? { throw CommandFailure("no spectral column") }()
+        guard columns.contains("spectral") else { throw CommandFailure("the shards have no spectral column") }
+        var scores: [MatchMethod: [String: [Double]]] = [:]
         for i in expected {
-            var best: (MatchMethod, Double)?
             for (method, (_, values)) in zip(methods, byTarget[i]!) {
                 let row = values.dropFirst(6).map { Double($0) ?? .nan }
                 for (c, v) in zip(columns, row) { scores[method, default: [:]][c, default: []].append(v) }
-                if method != .estimate, row[spectralColumn] < best?.1 ?? .infinity { best = (method, row[spectralColumn]) }
             }
-            if let best { wins[best.0, default: 0] += 1 }
         }
         try AtomicFile.write(Data(([header.joined(separator: ",")] + parts.flatMap(\.lines)).joined(separator: "\n").appending("\n").utf8), to: out + ".csv")
         try Provenance.write(for: out + ".csv")
@@ -166,7 +165,7 @@ struct EvaluateMerge: ParsableCommand {
             }
             try AtomicFile.write(Data((lines.joined(separator: "\n") + "\n").utf8), to: out + "-parameters.csv")
         }
-        try EvaluationSummary.write(out: out, scores: scores, wins: wins, methods: methods, targets: order.count, columns: columns, budget: budget!)
+        try EvaluationSummary.write(out: out, scores: scores, methods: methods, targets: order.count, columns: columns, budget: budget!)
         print("wrote \(out).csv and \(out)-summary.csv from \(parts.count) shard\(parts.count == 1 ? "" : "s"), \(order.count) targets")
     }
 }

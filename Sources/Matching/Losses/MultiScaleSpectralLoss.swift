@@ -258,29 +258,21 @@ struct SingleResolution<T: SynthScalar> {
             let logEps = T.log(T(eps)), tiny = T.leastNormalMagnitude
             if let slopes {
                 for i in 0..<count {
-                    let x = v[i], l = Self.naturalLog(x), ok = x >= tiny
+                    let x = v[i], l = VectorMath.logarithm(x), ok = x >= tiny
                     logs[i] = ok ? l : logEps
                     slopes[i] = ok ? 1 / x : 0
                 }
             } else {
-                for i in 0..<count { let x = v[i], l = Self.naturalLog(x); logs[i] = x >= tiny ? l : logEps }
+                for i in 0..<count { let x = v[i], l = VectorMath.logarithm(x); logs[i] = x >= tiny ? l : logEps }
             }
         case .offset(let eps):
             let slopes = slopes!, e = T(eps)
             for i in 0..<count {
                 let w = v[i] + e
-                logs[i] = Self.naturalLog(w)
+                logs[i] = VectorMath.logarithm(w)
                 slopes[i] = 1 / w
             }
         }
-    }
-
-    /// `VectorMath.logarithm` for Float (branch-free, so loops around it vectorise), the
-    /// library's log for Double.
-    @inline(__always)
-    static func naturalLog(_ x: T) -> T {
-        if T.self == Float.self { return unsafeBitCast(VectorMath.logarithm(unsafeBitCast(x, to: Float.self)), to: T.self) }
-        return T.log(x)
     }
 
     func features(_ target: UnsafePointer<T>) -> TargetFeatures {
