@@ -22,8 +22,11 @@ import RealModule
 ///     d inc_i     = sum_n (n + 1) dTheta_i[n]   (phase wrap has derivative 1)
 ///
 /// Operators off the feedback loop are computed with element-wise loops over the whole note
-/// (they vectorise, with the branch-free `sinTwoPi`); only the loop's operators run sample by
-/// sample, forwards and then backwards: the recursion is the one part that cannot vectorise.
+/// (they vectorise, with the branch-free `sinTwoPi`), one pass per operator. The loop's
+/// operators run sample by sample, forwards and then backwards: the recursion cannot vectorise
+/// over time, so up to eight notes run it side by side in the lanes of one vector instead
+/// (`FeedbackLanes`); a note whose feedback is 0 has no recursion and runs its loop
+/// element-wise. Every path gives a note exactly what it gets alone (`FMTests`).
 public struct FMSynth: Synth {
     public let name: String
     public let sampleRate: Double
@@ -83,11 +86,11 @@ public struct FMSynth: Synth {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
-        renderEachItem(controls, request, into: &audio) { b, out in
-            let voice = Voice(self, controls, item: b, sampleCount: request.sampleCount)
-            let state = voice.forward()
-            voice.mix(state, into: out)
-            state.deallocate()
+        renderEachGroup(controls, request, into: &audio, maximumSize: Self.laneCount) { items, out in
+            for (k, state) in forward(controls, items: items, sampleCount: request.sampleCount).enumerated() {
+                Voice(self, controls, item: items.lowerBound + k, sampleCount: request.sampleCount).mix(state, into: out + k * request.sampleCount)
+                state.deallocate()
+            }
         }
     }
 
@@ -100,15 +103,16 @@ public struct FMSynth: Synth {
         // forward + backward time. The pullback only reads it, so it may run more than once.
         let states = StateStore<T>(count: controls.batchSize)
         var audio = AudioBatch<T>(zeros: controls.batchSize, sampleCount: request.sampleCount)
-        renderEachItem(controls, request, into: &audio) { b, out in
-            let voice = Voice(self, controls, item: b, sampleCount: request.sampleCount)
-            let state = voice.forward()
-            voice.mix(state, into: out)
-            states.store(state, at: b)
+        renderEachGroup(controls, request, into: &audio, maximumSize: Self.laneCount) { items, out in
+            for (k, state) in forward(controls, items: items, sampleCount: request.sampleCount).enumerated() {
+                Voice(self, controls, item: items.lowerBound + k, sampleCount: request.sampleCount).mix(state, into: out + k * request.sampleCount)
+                states.store(state, at: items.lowerBound + k)
+            }
         }
         return (audio, { [self] dAudio in
-            pullbackEachItem(controls, request, dAudio) { b, dy, g in
-                Voice(self, controls, item: b, sampleCount: request.sampleCount).backward(dy, into: g, state: states[b])
+            pullbackEachGroup(controls, request, dAudio, maximumSize: Self.laneCount) { items, dy, g in
+                backward(controls, items: items, sampleCount: request.sampleCount, cotangents: dy, into: g,
+                         states: items.map { states[$0]! })
             }
         })
     }
@@ -118,8 +122,42 @@ public struct FMSynth: Synth {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     func pullback<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, _ dAudio: AudioBatch<T>) -> Controls<T> {
-        pullbackEachItem(controls, request, dAudio) { b, dy, g in
-            Voice(self, controls, item: b, sampleCount: request.sampleCount).backward(dy, into: g)
+        pullbackEachGroup(controls, request, dAudio, maximumSize: Self.laneCount) { items, dy, g in
+            let states = forward(controls, items: items, sampleCount: request.sampleCount)
+            backward(controls, items: items, sampleCount: request.sampleCount, cotangents: dy, into: g, states: states)
+            for state in states { state.deallocate() }
+        }
+    }
+
+    /// Forward states of a group of notes: each note's operators above the feedback loop, then
+    /// the loops of all of them side by side (`FeedbackLanes`), then the operators below. A
+    /// note whose feedback is 0 has no recursion: its loop runs element-wise over the note.
+    func forward<T: SynthScalar>(_ controls: Controls<T>, items: Range<Int>, sampleCount n: Int) -> [State<T>] {
+        let voices = items.map { Voice(self, controls, item: $0, sampleCount: n) }
+        let states = voices.map { $0.forwardAboveLoop() }
+        let recursive = voices.indices.filter { voices[$0].feedbackGain != 0 }
+        if !recursive.isEmpty { FeedbackLanes(voices: recursive.map { voices[$0] }, states: recursive.map { states[$0] }).forward() }
+        for (voice, state) in zip(voices, states) {
+            if voice.feedbackGain == 0 { voice.forwardLoopWithoutFeedback(state) }
+            voice.forwardBelowLoop(state)
+        }
+        return states
+    }
+
+    /// Adds the gradients of a group of notes into rows `g`, `g + stride`, ... (cotangent rows
+    /// `dy`, `dy + n`, ...): each note's operators below the loop, the loops side by side, the rest.
+    func backward<T: SynthScalar>(_ controls: Controls<T>, items: Range<Int>, sampleCount n: Int,
+                                  cotangents dy: UnsafeMutablePointer<T>, into g: UnsafeMutablePointer<T>, states: [State<T>]) {
+        let voices = items.map { Voice(self, controls, item: $0, sampleCount: n) }
+        let adjoints = voices.indices.map { voices[$0].backwardBelowLoop(dy + $0 * n, state: states[$0]) }
+        var gains = voices.indices.map { voices[$0].feedbackGain == 0 ? voices[$0].backwardLoopWithoutFeedback(adjoints[$0], states[$0]) : 0 }
+        let recursive = voices.indices.filter { voices[$0].feedbackGain != 0 }
+        if !recursive.isEmpty {
+            let lanes = FeedbackLanes(voices: recursive.map { voices[$0] }, states: recursive.map { states[$0] })
+            for (k, gain) in zip(recursive, lanes.backward(recursive.map { adjoints[$0] })) { gains[k] = gain }
+        }
+        for k in voices.indices {
+            voices[k].finishBackward(adjoints[k], feedbackGradient: gains[k], state: states[k], into: g + k * controls.layout.stride)
         }
     }
 }
@@ -190,72 +228,97 @@ extension FMSynth {
             feedbackGain = value[1] / 2
         }
 
-        /// Computes every operator's phase argument, level and output.
-        func forward() -> State<T> {
+        /// Starts a note's forward state: every operator's level, the loop operators' phase
+        /// ramps, the operators above the feedback loop (forward order is descending:
+        /// modulators have higher numbers), and their modulation added to the loop's phases.
+        func forwardAboveLoop() -> State<T> {
             let s = State<T>(sampleCount: n)
-            let alg = synth.algorithm
+            let alg = synth.algorithm, loop = alg.loop
             for op in 1...6 {
                 synth.envelope.render(envelopes[op], sampleRate: synth.sampleRate, count: n, into: s.row(s.level, op))
-                let th = s.row(s.theta, op), inc = increments[op]
-                for i in 0..<n {
-                    let x = Double(i + 1) * inc
-                    th[i] = T(x - roundedToNearest(x))   // in [-1/2, 1/2]: sin is periodic
-                }
             }
-            let loop = alg.loop
-            for op in stride(from: 6, through: 1, by: -1) {
-                if loop.contains(op) {
-                    if op == loop[0] { forwardLoop(s) }
-                    continue
-                }
-                let th = s.row(s.theta, op), lv = s.row(s.level, op), out = s.row(s.out, op)
-                for j in alg.modulators[op] {
-                    let m = s.row(s.out, j)
-                    for i in 0..<n { th[i] += m[i] }
-                }
-                for i in 0..<n { out[i] = lv[i] * sinTwoPi(th[i]) }
-            }
-            return s
-        }
-
-        /// The feedback loop's operators, sample by sample (highest first).
-        func forwardLoop(_ s: State<T>) {
-            let alg = synth.algorithm, loop = alg.loop
-            let (src, dst) = alg.feedback
-            let srcOut = s.row(s.out, src)
-            // Modulators from outside the loop are complete already: add them first.
+            for op in stride(from: 6, to: loop[0], by: -1) { forwardOperator(op, s) }
             for op in loop {
-                let th = s.row(s.theta, op)
+                let th = s.row(s.theta, op), inc = increments[op]
+                for i in 0..<n { th[i] = Self.phase(i, inc) }
                 for j in alg.modulators[op] where !loop.contains(j) {
                     let m = s.row(s.out, j)
                     for i in 0..<n { th[i] += m[i] }
                 }
             }
-            let g = feedbackGain
-            let dstTheta = s.row(s.theta, dst)
-            if loop.count == 1 {
-                let lv = s.row(s.level, dst)
-                var previous: T = 0
-                for i in 0..<n {
-                    dstTheta[i] += g * previous
-                    previous = lv[i] * sinTwoPi(dstTheta[i])
-                    srcOut[i] = previous
+            return s
+        }
+
+        /// The loop of a note whose feedback is 0, element-wise (it vectorises over time): the
+        /// arithmetic of the recursion with its feedback term left out, which adds exactly
+        /// zero there (a phase is never -0), so the result is the recursion's, bit for bit.
+        func forwardLoopWithoutFeedback(_ s: State<T>) {
+            let loop = synth.algorithm.loop
+            for (j, op) in loop.enumerated() {
+                let th = s.row(s.theta, op), lv = s.row(s.level, op), out = s.row(s.out, op)
+                if j == 0 {
+                    for i in 0..<n { out[i] = lv[i] * sinTwoPi(th[i]) }
+                } else {
+                    let above = s.row(s.out, loop[j - 1])
+                    for i in 0..<n {
+                        let x = th[i] + above[i]
+                        th[i] = x
+                        out[i] = lv[i] * sinTwoPi(x)
+                    }
                 }
-                return
             }
-            // A chain (DX7Algorithm checks it): each loop operator below the destination is
-            // modulated by the one above it, and only by it from inside the loop.
-            let rows = loop.map { (s.row(s.theta, $0), s.row(s.level, $0), s.row(s.out, $0)) }
-            var previous: T = 0
-            for i in 0..<n {
-                var o: T = 0
-                for (j, (th, lv, out)) in rows.enumerated() {
-                    let x = th[i] + (j == 0 ? g * previous : o)
+        }
+
+        /// Completes the forward state once the loop has run: the operators below it.
+        func forwardBelowLoop(_ s: State<T>) {
+            let loop = synth.algorithm.loop
+            for op in stride(from: loop.last! - 1, through: 1, by: -1) { forwardOperator(op, s) }
+        }
+
+        /// The phase ramp in cycles, `(i + 1) inc` reduced to [-1/2, 1/2] (sin is periodic),
+        /// in float64: `inc` multiplies f0 by ratios up to 16, and the sample index multiplies
+        /// that, so float32 would move late samples' phases by ~1e-4 cycles.
+        /// (The index goes through Int32, whose conversion to float64 vectorises on AVX2; a
+        /// 64-bit one does not. Notes are far shorter than 2^31 samples.)
+        @inline(__always)
+        static func phase(_ i: Int, _ inc: Double) -> T {
+            let x = Double(Int32(truncatingIfNeeded: i &+ 1)) * inc
+            return T(x - roundedToNearest(x))
+        }
+
+        /// An operator off the loop, element-wise over the note (it vectorises): phase ramp plus
+        /// modulators, then the sine, in one pass for up to two modulators (every DX7 operator
+        /// off a loop has at most two); the same sums in the same order as one pass per term.
+        func forwardOperator(_ op: Int, _ s: State<T>) {
+            let th = s.row(s.theta, op), lv = s.row(s.level, op), out = s.row(s.out, op), inc = increments[op]
+            let modulators = synth.algorithm.modulators[op].map { s.row(s.out, $0) }
+            switch modulators.count {
+            case 0:
+                for i in 0..<n {
+                    let x = Self.phase(i, inc)
                     th[i] = x
-                    o = lv[i] * sinTwoPi(x)
-                    out[i] = o
+                    out[i] = lv[i] * sinTwoPi(x)
                 }
-                previous = o   // the source is the chain's last operator
+            case 1:
+                let m = modulators[0]
+                for i in 0..<n {
+                    let x = Self.phase(i, inc) + m[i]
+                    th[i] = x
+                    out[i] = lv[i] * sinTwoPi(x)
+                }
+            case 2:
+                let m0 = modulators[0], m1 = modulators[1]
+                for i in 0..<n {
+                    let x = (Self.phase(i, inc) + m0[i]) + m1[i]
+                    th[i] = x
+                    out[i] = lv[i] * sinTwoPi(x)
+                }
+            default:
+                for i in 0..<n { th[i] = Self.phase(i, inc) }
+                for m in modulators {
+                    for i in 0..<n { th[i] += m[i] }
+                }
+                for i in 0..<n { out[i] = lv[i] * sinTwoPi(th[i]) }
             }
         }
 
@@ -269,47 +332,120 @@ extension FMSynth {
             }
         }
 
-        /// Adds dL/d(normalised controls) of this item into `g`.
-        /// `state`: this note's forward state when the caller kept it (read only here);
-        /// recomputed (and freed) otherwise.
-        func backward(_ dy: UnsafeMutablePointer<T>, into g: UnsafeMutablePointer<T>, state: State<T>? = nil) {
-            let s = state ?? forward()
-            defer { if state == nil { s.deallocate() } }
-            let alg = synth.algorithm, loop = alg.loop
-            // Reuse `out` rows of the backward pass for dOut, keeping the forward outputs the
-            // feedback gradient needs in a copy of the source's row.
-            let src = alg.feedback.source
-            let srcOut = [T](UnsafeBufferPointer(start: s.row(s.out, src), count: n))
-            let dOut = UnsafeMutablePointer<T>.allocate(capacity: 7 * n), dTheta = UnsafeMutablePointer<T>.allocate(capacity: 7 * n)
-            let dLevel = UnsafeMutablePointer<T>.allocate(capacity: n)
-            defer { dOut.deallocate(); dTheta.deallocate(); dLevel.deallocate() }
-            dOut.initialize(repeating: 0, count: 7 * n)
+        /// The backward pass's buffers: dL/d(operator output) and dL/d(phase argument), a row per
+        /// operator (index 0 unused).
+        struct Adjoint {
+            let dOut: UnsafeMutablePointer<T>, dTheta: UnsafeMutablePointer<T>
+        }
+
+        /// Starts the backward pass: seeds the carriers with dL/dy and runs the operators below
+        /// the loop (ascending: the reverse of the forward order).
+        func backwardBelowLoop(_ dy: UnsafeMutablePointer<T>, state s: State<T>) -> Adjoint {
+            let alg = synth.algorithm
+            let a = Adjoint(dOut: .allocate(capacity: 7 * n), dTheta: .allocate(capacity: 7 * n))
+            a.dOut.initialize(repeating: 0, count: 7 * n)
             let scale = 1 / T(alg.carriers.count)
             for c in alg.carriers {
-                let d = dOut + c * n
+                let d = a.dOut + c * n
                 for i in 0..<n { d[i] = scale * dy[i] }
             }
-            var dFeedbackGain: T = 0
-            var d = [T](repeating: 0, count: synth.parameters.count)
+            for op in 1..<alg.loop.last! { backwardOperator(op, a, s) }
+            return a
+        }
+
+        /// `FeedbackLanes.backward` for a note whose feedback is 0, element-wise over time; the
+        /// feedback gain's gradient is still owed (it is not zero at zero feedback) and summed
+        /// in the recursion's order, latest sample first. Returns it.
+        func backwardLoopWithoutFeedback(_ a: Adjoint, _ s: State<T>) -> T {
+            let alg = synth.algorithm, chain = Array(alg.loop.reversed())
             let twoPi = T(2 * Double.pi)
-            for op in 1...6 {
-                if loop.contains(op) {
-                    if op == loop.last! { dFeedbackGain = backwardLoop(s, dOut: dOut, dTheta: dTheta, sourceOut: srcOut) }
-                    continue
+            for (j, op) in chain.enumerated() {
+                let dO = a.dOut + op * n, dT = a.dTheta + op * n, lv = s.row(s.level, op), th = s.row(s.theta, op)
+                if j == 0 {
+                    for i in 0..<n {
+                        let d = dO[i] + 0   // as the recursion (its zero feedback term included)
+                        dO[i] = d
+                        dT[i] = d * lv[i] * twoPi * cosTwoPi(th[i])
+                    }
+                } else {
+                    let below = a.dTheta + chain[j - 1] * n
+                    for i in 0..<n {
+                        let d = dO[i] + below[i]
+                        dO[i] = d
+                        dT[i] = d * lv[i] * twoPi * cosTwoPi(th[i])
+                    }
                 }
-                let th = s.row(s.theta, op), lv = s.row(s.level, op), dO = dOut + op * n, dT = dTheta + op * n
-                for i in 0..<n { dT[i] = dO[i] * lv[i] * twoPi * cosTwoPi(th[i]) }
-                for j in alg.modulators[op] {
+            }
+            let dDestination = a.dTheta + alg.feedback.destination * n, sourceOut = s.row(s.out, alg.feedback.source)
+            var dGain: T = 0
+            for i in stride(from: n - 1, to: 0, by: -1) { dGain += dDestination[i] * sourceOut[i - 1] }
+            return dGain
+        }
+
+        /// An operator off the loop, in one pass: its phase gradient, passed on to its
+        /// modulators, and dL/d(level), which replaces dL/d(output) in its row (read by
+        /// `finishBackward`; nothing else reads an operator's row once its phase gradient is known).
+        func backwardOperator(_ op: Int, _ a: Adjoint, _ s: State<T>) {
+            let twoPi = T(2 * Double.pi)
+            let th = s.row(s.theta, op), lv = s.row(s.level, op), dO = a.dOut + op * n, dT = a.dTheta + op * n
+            let modulators = synth.algorithm.modulators[op].map { a.dOut + $0 * n }
+            switch modulators.count {
+            case 0:
+                for i in 0..<n {
+                    let d = dO[i]
+                    dT[i] = d * lv[i] * twoPi * cosTwoPi(th[i])
+                    dO[i] = d * sinTwoPi(th[i])
+                }
+            case 1:
+                let m = modulators[0]
+                for i in 0..<n {
+                    let d = dO[i], t = d * lv[i] * twoPi * cosTwoPi(th[i])
+                    dT[i] = t
+                    m[i] += t
+                    dO[i] = d * sinTwoPi(th[i])
+                }
+            default:
+                for i in 0..<n {
+                    let d = dO[i]
+                    dT[i] = d * lv[i] * twoPi * cosTwoPi(th[i])
+                    dO[i] = d * sinTwoPi(th[i])
+                }
+                for m in modulators {
+                    for i in 0..<n { m[i] += dT[i] }
+                }
+            }
+        }
+
+        /// Ends the backward pass once the loop has run: the operators above it, then levels
+        /// (through each operator's envelope) and phase increments; adds dL/d(normalised
+        /// controls) into `g` and frees the buffers.
+        func finishBackward(_ a: Adjoint, feedbackGradient dFeedbackGain: T, state s: State<T>, into g: UnsafeMutablePointer<T>) {
+            let alg = synth.algorithm
+            let dOut = a.dOut, dTheta = a.dTheta
+            defer { dOut.deallocate(); dTheta.deallocate() }
+            // Modulators outside the loop receive the loop operators' phase gradients.
+            let loop = alg.loop
+            for op in loop {
+                let dT = dTheta + op * n
+                for j in alg.modulators[op] where !loop.contains(j) {
                     let dm = dOut + j * n
                     for i in 0..<n { dm[i] += dT[i] }
                 }
             }
-            // Levels (through each operator's envelope) and phase increments.
+            for op in stride(from: loop[0] + 1, through: 6, by: 1) { backwardOperator(op, a, s) }
+            let dLevelOfLoop = UnsafeMutablePointer<T>.allocate(capacity: n)
+            defer { dLevelOfLoop.deallocate() }
+            var d = [T](repeating: 0, count: synth.parameters.count)
             let f0 = Double(value[0])
             var dF0 = 0.0
             for op in 1...6 {
-                let th = s.row(s.theta, op), dO = dOut + op * n, dT = dTheta + op * n
-                for i in 0..<n { dLevel[i] = dO[i] * sinTwoPi(th[i]) }
+                let dT = dTheta + op * n
+                var dLevel = dOut + op * n   // off the loop, `backwardOperator` left dL/d(level) there
+                if loop.contains(op) {
+                    let th = s.row(s.theta, op), dO = dOut + op * n
+                    dLevel = dLevelOfLoop
+                    for i in 0..<n { dLevel[i] = dO[i] * sinTwoPi(th[i]) }
+                }
                 let ge = synth.envelope.gradient(envelopes[op], sampleRate: synth.sampleRate, count: n, cotangent: dLevel)
                 let base = synth.operatorBase(op), learnable = synth.fixedRatios == nil
                 let e = base + (learnable ? 3 : 2)
@@ -336,35 +472,5 @@ extension FMSynth {
             for p in 0..<d.count { g[p] += d[p] * slope[p] }   // every parameter is global: offset p
         }
 
-        /// Reverse-time pass over the feedback loop; returns dL/d(feedback gain).
-        func backwardLoop(_ s: State<T>, dOut: UnsafeMutablePointer<T>, dTheta: UnsafeMutablePointer<T>, sourceOut: [T]) -> T {
-            let alg = synth.algorithm, loop = alg.loop
-            let (src, dst) = alg.feedback
-            let g = feedbackGain, twoPi = T(2 * Double.pi)
-            var dGain: T = 0
-            // The chain, source (lowest) first: each operator's phase gradient feeds the one above.
-            let rows = loop.reversed().map { (dOut + $0 * n, dTheta + $0 * n, s.row(s.level, $0), s.row(s.theta, $0)) }
-            let dDstTheta = dTheta + dst * n, dSrcOut = dOut + src * n
-            for i in stride(from: n - 1, through: 0, by: -1) {
-                if i + 1 < n { dSrcOut[i] += g * dDstTheta[i + 1] }
-                var below: T = 0
-                for (j, (dO, dT, lv, th)) in rows.enumerated() {
-                    let d = dO[i] + (j == 0 ? 0 : below)
-                    dO[i] = d
-                    below = d * lv[i] * twoPi * cosTwoPi(th[i])
-                    dT[i] = below
-                }
-                if i > 0 { dGain += dDstTheta[i] * sourceOut[i - 1] }
-            }
-            // Modulators outside the loop receive the loop operators' phase gradients.
-            for op in loop {
-                let dT = dTheta + op * n
-                for j in alg.modulators[op] where !loop.contains(j) {
-                    let dm = dOut + j * n
-                    for i in 0..<n { dm[i] += dT[i] }
-                }
-            }
-            return dGain
-        }
     }
 }

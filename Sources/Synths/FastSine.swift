@@ -36,3 +36,26 @@ func roundedToNearest<T: SynthScalar>(_ x: T) -> T {
 /// `cos(2 pi x) = sin(2 pi (x + 1/4))`.
 @inlinable @inline(__always)
 func cosTwoPi<T: SynthScalar>(_ x: T) -> T { sinTwoPi(x + T(0.25)) }
+
+/// `sinTwoPi` on eight lanes at once, for loops that cannot vectorise over time (the FM
+/// feedback recursion runs eight notes in the lanes instead). Lane for lane the same
+/// arithmetic as the scalar form, so the results are bit-identical to it.
+@inlinable @inline(__always)
+func sinTwoPi<T: SynthScalar>(_ x: SIMD8<T>) -> SIMD8<T> {
+    let magic = T(1.5) * T(sign: .plus, exponent: T.Exponent(T.significandBitCount), significand: 1)
+    let r = x - ((x + magic) - magic)
+    let zero = SIMD8<T>(repeating: 0)
+    let a = (zero - r).replacing(with: r, where: T.lanes(zero, below: r))   // |r|, +0 for either zero as `abs`
+    let f = a.replacing(with: T(0.5) - a, where: T.lanes(SIMD8(repeating: T(0.25)), below: a))
+    let z = T(2 * Double.pi) * f, z2 = z * z
+    let z4 = z2 * z2, z8 = z4 * z4
+    let p01 = T(1) + T(-1.0 / 6) * z2, p23 = T(1.0 / 120) + T(-1.0 / 5040) * z2
+    let p45 = T(1.0 / 362_880) + T(-1.0 / 39_916_800) * z2, p67 = T(1.0 / 6_227_020_800) + T(-1.0 / 1_307_674_368_000) * z2
+    let p = (p01 + p23 * z4) + (p45 + p67 * z4) * z8
+    let s = z * p
+    return s.replacing(with: -s, where: T.lanes(r, below: zero))
+}
+
+/// `cosTwoPi` on eight lanes: `sinTwoPi(x + 1/4)`.
+@inlinable @inline(__always)
+func cosTwoPi<T: SynthScalar>(_ x: SIMD8<T>) -> SIMD8<T> { sinTwoPi(x + T(0.25)) }

@@ -155,4 +155,92 @@ final class FMTests: XCTestCase {
             XCTAssertEqual(pullback(dy).values.map(\.bitPattern), stored, "algorithm \(algorithm): second call")
         }
     }
+
+    /// Up to eight notes run their feedback loops side by side in the lanes of one vector
+    /// (`FMSynth.FeedbackLanes`), in groups that follow the batch size and the thread count.
+    /// Every note must get exactly what it gets alone (bit for bit, outputs and gradients),
+    /// whatever the grouping: one thread (groups of 5 and 6 here), two threads, and a batch
+    /// larger than the lanes (groups of 6 and 7); notes of different lengths than a block.
+    func testNotesInVectorLanesGetWhatTheyGetAlone() {
+        let saved = Parallelism.threadCount
+        defer { Parallelism.threadCount = saved }
+        for (algorithm, batch, samples) in [(1, 11, 700), (4, 13, 513), (6, 11, 256), (18, 3, 1), (32, 9, 1000)] {
+            let fm = FMSynth(sampleRate: 16000, algorithm: algorithm)
+            let controls = GradientCheck.randomControls(layout: fm.layout(frameCount: 1), batchSize: batch, seed: UInt64(40 + algorithm))
+                .converted(to: Float.self)
+            let request = RenderRequest(sampleCount: samples)
+            var rng = CounterRandom(seed: 6, index: UInt64(algorithm))
+            let dy = AudioBatch<Float>(batchSize: batch, sampleCount: samples, samples: (0..<(batch * samples)).map { _ in Float(rng.normal()) })
+            var alone: [(audio: [Float], gradient: [UInt32])] = []
+            Parallelism.threadCount = 1
+            for b in 0..<batch {
+                let (audio, pullback) = fm.valueWithPullback(controls.item(b), RenderRequest(sampleCount: samples))
+                alone.append((audio.samples, pullback(AudioBatch(rows: [dy.item(b)])).values.map(\.bitPattern)))
+            }
+            for threads in [1, 2] {
+                Parallelism.threadCount = threads
+                let (audio, pullback) = fm.valueWithPullback(controls, request)
+                let gradient = pullback(dy)
+                XCTAssertTrue(audio == fm.render(controls, request), "algorithm \(algorithm), \(threads) thread(s): render")
+                for b in 0..<batch {
+                    XCTAssertTrue(audio.item(b) == alone[b].audio, "algorithm \(algorithm), item \(b), \(threads) thread(s): output")
+                    XCTAssertTrue(gradient.item(b).values.map(\.bitPattern) == alone[b].gradient,
+                                  "algorithm \(algorithm), item \(b), \(threads) thread(s): gradient")
+                }
+            }
+        }
+    }
+
+    /// A note whose feedback is 0 skips the recursion and runs its loop element-wise: the same
+    /// phases, outputs, adjoints and feedback gradient as the recursion, bit for bit (compared
+    /// directly, single-operator and chained loops), and the same note in a batch with
+    /// recursive ones gets what it gets alone.
+    func testNotesWithoutFeedbackGetTheRecursionsResult() {
+        for algorithm in [1, 4, 6, 32] {
+            let fm = FMSynth(sampleRate: 16000, algorithm: algorithm)
+            var controls = GradientCheck.randomControls(layout: fm.layout(frameCount: 1), batchSize: 1, seed: UInt64(70 + algorithm))
+                .converted(to: Float.self)
+            controls.set(item: 0, parameter: fm.layout(frameCount: 1).index(of: "feedback")!, to: 0)
+            let n = 777
+            let voice = FMSynth.Voice(fm, controls, item: 0, sampleCount: n)
+            XCTAssertEqual(voice.feedbackGain, 0)
+            let recursion = voice.forwardAboveLoop(), elementwise = voice.forwardAboveLoop()
+            FMSynth.FeedbackLanes(voices: [voice], states: [recursion]).forward()
+            voice.forwardLoopWithoutFeedback(elementwise)
+            for s in [recursion, elementwise] { voice.forwardBelowLoop(s) }
+            func bits(_ p: UnsafeMutablePointer<Float>) -> [UInt32] { (n..<(7 * n)).map { p[$0].bitPattern } }   // operators 1...6
+            XCTAssertTrue(bits(recursion.theta) == bits(elementwise.theta), "algorithm \(algorithm): phases")
+            XCTAssertTrue(bits(recursion.out) == bits(elementwise.out), "algorithm \(algorithm): outputs")
+            var rng = CounterRandom(seed: 8, index: UInt64(algorithm))
+            var dy = (0..<n).map { _ in Float(rng.normal()) }
+            dy.withUnsafeMutableBufferPointer { dy in
+                let a1 = voice.backwardBelowLoop(dy.baseAddress!, state: recursion), a2 = voice.backwardBelowLoop(dy.baseAddress!, state: elementwise)
+                let g1 = FMSynth.FeedbackLanes(voices: [voice], states: [recursion]).backward([a1])[0]
+                let g2 = voice.backwardLoopWithoutFeedback(a2, elementwise)
+                XCTAssertEqual(g1.bitPattern, g2.bitPattern, "algorithm \(algorithm): feedback gradient")
+                XCTAssertNotEqual(g1, 0, "algorithm \(algorithm): the feedback gradient at 0 is not 0")
+                for op in fm.algorithm.loop {
+                    XCTAssertTrue((0..<n).map { a1.dOut[op * n + $0].bitPattern } == (0..<n).map { a2.dOut[op * n + $0].bitPattern }, "algorithm \(algorithm) op \(op)")
+                    XCTAssertTrue((0..<n).map { a1.dTheta[op * n + $0].bitPattern } == (0..<n).map { a2.dTheta[op * n + $0].bitPattern }, "algorithm \(algorithm) op \(op)")
+                }
+                var scratch = [Float](repeating: 0, count: fm.parameters.count)
+                for (a, s) in [(a1, recursion), (a2, elementwise)] { voice.finishBackward(a, feedbackGradient: 0, state: s, into: &scratch) }
+            }
+            for s in [recursion, elementwise] { s.deallocate() }
+        }
+        // Mixed in a batch: the zero-feedback notes take the element-wise path, the others the lanes.
+        let fm = FMSynth(sampleRate: 16000, algorithm: 4)
+        let layout = fm.layout(frameCount: 1)
+        var mixed = GradientCheck.randomControls(layout: layout, batchSize: 6, seed: 77).converted(to: Float.self)
+        for b in [0, 3, 4] { mixed.set(item: b, parameter: layout.index(of: "feedback")!, to: 0) }
+        let request = RenderRequest(sampleCount: 600)
+        let dy = AudioBatch<Float>(batchSize: 6, sampleCount: 600, samples: (0..<3600).map { Float(sin(Double($0) * 0.21)) })
+        let (audio, pullback) = fm.valueWithPullback(mixed, request)
+        let gradient = pullback(dy)
+        for b in 0..<6 {
+            let (alone, p1) = fm.valueWithPullback(mixed.item(b), RenderRequest(sampleCount: 600))
+            XCTAssertTrue(alone.samples == audio.item(b), "item \(b): output")
+            XCTAssertTrue(p1(AudioBatch(rows: [dy.item(b)])).values.map(\.bitPattern) == gradient.item(b).values.map(\.bitPattern), "item \(b): gradient")
+        }
+    }
 }
