@@ -10,6 +10,10 @@ Workloads (batch 16, forward + backward to every input control):
   fm_alg1    DX7 algorithm 1 (2>1, 6>5>4>3, carriers 1 and 3) without feedback, as DDX7 computes
              it: per-frame operator levels (250 frames) upsampled linearly, fixed ratios, phase
              cumsum wrapped, modulation added to the phase; 4 s at 16 kHz.
+  torchsynth_voice
+             torchsynth 1.0.2's default Voice (the synth1B1 architecture: keyboard, six ADSRs, two
+             LFOs, modulation matrix, sine and square/saw VCOs, noise, mixer), forward only, 4 s at
+             44.1 kHz, random patches (voice.randomize), as torchsynth renders synth1B1.
   biquad     torchaudio.functional.lfilter (its C++ loop) with the RBJ low-pass at 1 kHz, Q 0.707:
              gradients to the signal and both coefficient vectors; 4 s at 16 kHz. Needs
              torchaudio, which lives in its own venv (Experiments/peers/setup).
@@ -100,6 +104,18 @@ def fm_workload(seconds=4.0, frames=250):
     return step, B * seconds
 
 
+def torchsynth_voice_workload(seconds=4.0):
+    from torchsynth.config import SynthConfig
+    from torchsynth.synth import Voice
+    config = SynthConfig(batch_size=B, sample_rate=44100, buffer_size_seconds=seconds, reproducible=False, no_grad=True)
+    voice = Voice(config)
+    voice.randomize(seed=0)
+
+    def step():
+        voice()
+    return step, B * seconds
+
+
 def biquad_workload(seconds=4.0, cutoff=1000.0, q=0.7071):
     import torchaudio.functional as AF
     n = int(seconds * SR)
@@ -121,6 +137,7 @@ WORKLOADS = {
     "harmonic": ("torch, wrapped phase", harmonic_workload),
     "mrstft": ("auraloss MultiResolutionSTFTLoss", mrstft_workload),
     "fm_alg1": ("torch, DX7 algorithm 1 without feedback (DDX7-style)", fm_workload),
+    "torchsynth_voice": ("torchsynth 1.0.2 Voice, forward", torchsynth_voice_workload),
     "biquad": ("torchaudio lfilter (C++ loop)", biquad_workload),
 }
 

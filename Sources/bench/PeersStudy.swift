@@ -17,6 +17,8 @@ import Synths
 ///   peer's setting) and with it (the DX7's, which the peer leaves out);
 /// - `biquad`: a fixed low-pass biquad over 4 s at 16 kHz, gradients to signal and
 ///   coefficients (torchaudio's `lfilter`);
+/// - `torchsynth_voice`: torchsynth's default `Voice` against `TorchsynthVoice` (the same
+///   signal flow, checked against torchsynth's renders), forward only, 4 s at 44.1 kHz;
 /// - `match_step`: one refinement step of `match` (render + loss + pullback + Adam) on the
 ///   README example's setting; its peer is SynthMatch before issue 17 (`Experiments/peers/baseline`).
 struct PeersStudy: ParsableCommand {
@@ -36,7 +38,7 @@ struct PeersStudy: ParsableCommand {
     var workloads: [String] = []
 
     static let batch = 16, sampleRate = 16000.0
-    static let workloadNames = ["harmonic", "mrstft", "fm_alg1", "biquad", "match_step"]
+    static let workloadNames = ["harmonic", "mrstft", "fm_alg1", "biquad", "torchsynth_voice", "match_step"]
 
     struct Ours { let workload: String; let name: String; let audioSeconds: Double; let step: () -> Void }
 
@@ -146,6 +148,15 @@ struct PeersStudy: ParsableCommand {
                 _ = pullback(weights)
             })
         }
+        // torchsynth's Voice: 16 random patches (ranges as torchsynth's), 4 s at 44.1 kHz, forward.
+        if chosen.contains("torchsynth_voice") {
+            let voice = TorchsynthVoice(seconds: 4)
+            let patches = (0..<b).map { Self.randomTorchsynthPatch(seed: UInt64($0)) }
+            let noise = voice.noise(batchSize: b)
+            list.append(Ours(workload: "torchsynth_voice", name: "TorchsynthVoice, forward", audioSeconds: Double(b) * 4) {
+                _ = voice.render(patches, noise: noise)
+            })
+        }
         // baseline-skip-end
         // One refinement step of `match` as the README's example runs it: the subtractive
         // synth, 4 restarts on a 1.5 s note at 16 kHz, DDSP's loss plus the envelope term.
@@ -175,4 +186,26 @@ struct PeersStudy: ParsableCommand {
         var rng = CounterRandom(seed: seed, index: 0, stream: 77)
         return AudioBatch(batchSize: b, sampleCount: n, samples: (0..<(b * n)).map { _ in Float(rng.normal()) })
     }
+
+    // baseline-skip-begin
+    /// A patch with every parameter uniform in torchsynth's range (its curves left out: the
+    /// work per note does not depend on the values).
+    static func randomTorchsynthPatch(seed: UInt64) -> TorchsynthVoice.Patch {
+        var rng = CounterRandom(seed: 90, index: seed)
+        func u(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * rng.unit() }
+        func envelope() -> TorchsynthVoice.Patch.Envelope {
+            .init(attack: u(0, 2), decay: u(0, 2), sustain: u(0, 1), release: u(0, 5), alpha: u(0.1, 6))
+        }
+        func lfo() -> TorchsynthVoice.Patch.LFO {
+            .init(frequency: u(0, 20), modDepth: u(-10, 20), initialPhase: u(-.pi, .pi), shapes: (0..<5).map { _ in u(0, 1) })
+        }
+        return TorchsynthVoice.Patch(
+            midiF0: u(0, 127), duration: u(0.01, 4),
+            adsr1: envelope(), adsr2: envelope(), lfo1Amplitude: envelope(), lfo2Amplitude: envelope(), lfo1Rate: envelope(), lfo2Rate: envelope(),
+            lfo1: lfo(), lfo2: lfo(), modulation: (0..<4).map { _ in (0..<5).map { _ in u(0, 1) } },
+            vco1: .init(tuning: u(-24, 24), modDepth: u(-96, 96), initialPhase: u(-.pi, .pi)),
+            vco2: .init(tuning: u(-24, 24), modDepth: u(-96, 96), initialPhase: u(-.pi, .pi), shape: u(0, 1)),
+            mixer: (0..<3).map { _ in u(0, 1) })
+    }
+    // baseline-skip-end
 }

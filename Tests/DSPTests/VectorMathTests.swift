@@ -71,4 +71,33 @@ final class VectorMathTests: XCTestCase {
             for i in 0..<(size + 2) { XCTAssertEqual(a[i], b[i + 1], accuracy: 1e-6 * scale, "size \(size), value \(i)") }
         }
     }
+
+    /// 2^v against float64's over the whole clamped range (dense near 0 and the ends): within
+    /// 2 ulp; clamped outside it (finite, never inf); NaN stays NaN.
+    func testExponential2IsWithinTwoUlp() {
+        var xs: [Float] = (-126_000...127_000).map { Float($0) / 1000 }
+        xs += (-2000...2000).map { Float($0) * 1e-6 }
+        var worst = 0.0
+        for x in xs {
+            let exact = Double.exp2(Double(x))
+            let ulps = abs(Double(VectorMath.exponential2(x)) - exact) / Double(Float(exact).ulp)
+            worst = max(worst, ulps)
+        }
+        XCTAssertLessThanOrEqual(worst, 2, "worst error \(worst) ulp")
+        XCTAssertEqual(VectorMath.exponential2(1000), Float(Double.exp2(127)))
+        XCTAssertEqual(VectorMath.exponential2(-1000), Float(Double.exp2(-126)))
+        XCTAssertTrue(VectorMath.exponential2(.nan).isNaN)
+        XCTAssertEqual(VectorMath.exponential2(0), 1)
+    }
+
+    /// tanh within 1e-7 (absolute) of float64's, odd, and exactly +-1 far out.
+    func testHyperbolicTangentIsWithinATenthOfAMillionth() {
+        for i in -40000...40000 {
+            let x = Float(i) / 2000
+            XCTAssertEqual(Double(VectorMath.hyperbolicTangent(x)), Double.tanh(Double(x)), accuracy: 1e-7, "x = \(x)")
+            XCTAssertEqual(VectorMath.hyperbolicTangent(-x), -VectorMath.hyperbolicTangent(x))
+        }
+        XCTAssertEqual(VectorMath.hyperbolicTangent(100), 1)
+        XCTAssertEqual(VectorMath.hyperbolicTangent(-100), -1)
+    }
 }
