@@ -142,8 +142,10 @@ public struct ADSR: Sendable, Hashable {
         }
         let ia = 1 / v.attack, id = 1 / v.decay, ir = 1 / v.release, s1 = v.sustain - 1
         let a = v.attack, off = v.noteOff, peak = v.peak
+        // (Sample indices go through Int32: its conversion to float vectorises on AVX2, a 64-bit
+        // one does not; the same value for any note shorter than 2^31 samples.)
         for i in 0..<count {
-            let t = T(start + i) * dt
+            let t = T(Int32(truncatingIfNeeded: start &+ i)) * dt
             let tc = Swift.min(t, off)
             let ra = clamp01(tc * ia), rd = clamp01((tc - a) * id), rr = clamp01((t - off) * ir)
             out[i] = peak * (ra + s1 * rd) * (1 - rr)
@@ -204,7 +206,8 @@ public struct ADSR: Sendable, Hashable {
         let base = range.lowerBound
         while i + 4 <= range.upperBound {
             s0 += w[i]; s1 += w[i + 1]; s2 += w[i + 2]; s3 += w[i + 3]
-            u0 += w[i] * T(i - base); u1 += w[i + 1] * T(i + 1 - base); u2 += w[i + 2] * T(i + 2 - base); u3 += w[i + 3] * T(i + 3 - base)
+            let k = Int32(truncatingIfNeeded: i &- base)   // (Int32: see `render`)
+            u0 += w[i] * T(k); u1 += w[i + 1] * T(k &+ 1); u2 += w[i + 2] * T(k &+ 2); u3 += w[i + 3] * T(k &+ 3)
             i += 4
         }
         while i < range.upperBound { s0 += w[i]; u0 += w[i] * T(i - base); i += 1 }

@@ -343,11 +343,15 @@ extension FMSynth {
         func backwardBelowLoop(_ dy: UnsafeMutablePointer<T>, state s: State<T>) -> Adjoint {
             let alg = synth.algorithm
             let a = Adjoint(dOut: .allocate(capacity: 7 * n), dTheta: .allocate(capacity: 7 * n))
-            a.dOut.initialize(repeating: 0, count: 7 * n)
+            // Carriers' rows start as dL/dy; the others accumulate from zero.
             let scale = 1 / T(alg.carriers.count)
-            for c in alg.carriers {
-                let d = a.dOut + c * n
-                for i in 0..<n { d[i] = scale * dy[i] }
+            for op in 1...6 {
+                let d = a.dOut + op * n
+                if alg.carriers.contains(op) {
+                    for i in 0..<n { d[i] = scale * dy[i] }
+                } else {
+                    d.initialize(repeating: 0, count: n)
+                }
             }
             for op in 1..<alg.loop.last! { backwardOperator(op, a, s) }
             return a

@@ -24,6 +24,12 @@ enum DataParallel {
         #endif
     }
 
+    /// How many processes of this job share this machine (Open MPI's local size; 1 outside mpirun).
+    static func processesOnThisNode() -> Int {
+        let environment = ProcessInfo.processInfo.environment
+        return (environment["OMPI_COMM_WORLD_LOCAL_SIZE"] ?? environment["MPI_LOCALNRANKS"]).flatMap { Int($0) }.map { max(1, $0) } ?? 1
+    }
+
     /// Ends MPI (once every process is done) when it was started.
     static func finish() {
         #if SYNTHMATCH_MPI

@@ -40,6 +40,7 @@ struct Train: ParsableCommand {
     @Option(help: "Start from this model's weights instead of a fresh network.") var initial: String?
     @Flag(help: "Continue from the checkpoint at --out.") var resume = false
     @Flag(help: "No progress bar.") var quiet = false
+    @Option(help: "Worker threads per process (0: the cores, shared among the MPI processes on this node).") var threads: Int = 0
 
     func validate() throws {
         guard (0...10_000_000).contains(steps), (0...10_000_000).contains(spectralSteps), steps + spectralSteps > 0 else {
@@ -54,6 +55,7 @@ struct Train: ParsableCommand {
         guard clipNorm.isFinite, clipNorm >= 0 else { throw ValidationError("--clip-norm must be finite and >= 0 (0: off)") }
         guard validateEvery >= 1, checkpointEvery >= 1 else { throw ValidationError("--validate-every and --checkpoint-every must be >= 1") }
         guard !out.isEmpty else { throw ValidationError("--out must name a file") }
+        guard (0...256).contains(threads) else { throw ValidationError("--threads must be within 0...256 (0: all cores)") }
     }
 
     func run() throws {
@@ -63,6 +65,11 @@ struct Train: ParsableCommand {
         defer { DataParallel.finish() }
         let leader = (reducer?.rank ?? 0) == 0
         func print(_ text: String) { if leader { Swift.print(text) } }
+        // Threads for the batch loops and OpenBLAS: by default the cores, divided among this
+        // node's MPI processes (N processes each starting a thread per core would contend).
+        let workers = threads > 0 ? threads : max(1, Parallelism.activeProcessorCount / DataParallel.processesOnThisNode())
+        Parallelism.threadCount = workers
+        BLAS.threadCount = workers
         try AtomicFile.checkWritable(out)   // before hours of training, not after
         guard !data.isEmpty else { throw ValidationError("give --data: a dataset file or the shards of one") }
         for file in data { try HDF5Probe.check(file, as: .dataset) }
