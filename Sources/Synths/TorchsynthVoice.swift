@@ -121,7 +121,22 @@ public struct TorchsynthVoice: Sendable {
             vco2 = try Oscillator(tuning: value("vco_2", "tuning"), modDepth: value("vco_2", "mod_depth"),
                                   initialPhase: value("vco_2", "initial_phase"), shape: value("vco_2", "shape"))
             mixer = try ["vco_1", "vco_2", "noise"].map { try value("mixer", $0) }
+            // What would make NaN or nonsense rather than a sound: checked here, where a patch
+            // comes from outside.
             guard duration > 0 else { throw TorchsynthVoiceError.invalidParameter("keyboard/duration", duration) }
+            for (module, e) in [("adsr_1", adsr1), ("adsr_2", adsr2), ("lfo_1_amp_adsr", lfo1Amplitude), ("lfo_2_amp_adsr", lfo2Amplitude),
+                                ("lfo_1_rate_adsr", lfo1Rate), ("lfo_2_rate_adsr", lfo2Rate)] {
+                for (name, v) in [("attack", e.attack), ("decay", e.decay), ("release", e.release)] where v < 0 {
+                    throw TorchsynthVoiceError.invalidParameter("\(module)/\(name)", v)
+                }
+                guard e.alpha > 0 else { throw TorchsynthVoiceError.invalidParameter("\(module)/alpha", e.alpha) }
+            }
+            for (module, l) in [("lfo_1", lfo1), ("lfo_2", lfo2)] {
+                if let (i, v) = l.shapes.enumerated().first(where: { $0.element < 0 }) {
+                    throw TorchsynthVoiceError.invalidParameter("\(module)/\(Self.lfoShapes[i])", v)
+                }
+                guard l.shapes.contains(where: { $0 > 0 }) else { throw TorchsynthVoiceError.invalidParameter("\(module)/sin (every shape weight 0)", 0) }
+            }
         }
     }
 

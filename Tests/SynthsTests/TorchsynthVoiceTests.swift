@@ -48,11 +48,22 @@ final class TorchsynthVoiceTests: XCTestCase {
         }
     }
 
-    func testNamesAMissingParameter() throws {
+    func testNamesAMissingOrUnusableParameter() throws {
         var values = try Self.fixture().parameters.mapValues { $0[0] }
         values["lfo_2/sqr"] = nil
         XCTAssertThrowsError(try TorchsynthVoice.Patch(torchsynth: values)) { XCTAssertTrue("\($0)".contains("lfo_2/sqr")) }
         values["lfo_2/sqr"] = .nan
         XCTAssertThrowsError(try TorchsynthVoice.Patch(torchsynth: values)) { XCTAssertTrue("\($0)".contains("lfo_2/sqr")) }
+        values["lfo_2/sqr"] = 0.5
+        XCTAssertNoThrow(try TorchsynthVoice.Patch(torchsynth: values))
+        // Values that would render NaN: negative times, a non-positive curve, no LFO shape.
+        for (key, bad) in [("adsr_2/release", -0.1), ("lfo_1_rate_adsr/alpha", 0.0), ("keyboard/duration", 0.0)] {
+            var broken = values
+            broken[key] = bad
+            XCTAssertThrowsError(try TorchsynthVoice.Patch(torchsynth: broken), key) { XCTAssertTrue("\($0)".contains(key), "\($0)") }
+        }
+        var silentLFO = values
+        for shape in ["sin", "tri", "saw", "rsaw", "sqr"] { silentLFO["lfo_1/\(shape)"] = 0 }
+        XCTAssertThrowsError(try TorchsynthVoice.Patch(torchsynth: silentLFO)) { XCTAssertTrue("\($0)".contains("lfo_1")) }
     }
 }
