@@ -87,10 +87,7 @@ public struct FMSynth: Synth {
     @_specialize(where T == Double)
     public func render<T: SynthScalar>(_ controls: Controls<T>, _ request: RenderRequest, into audio: inout AudioBatch<T>) {
         renderEachGroup(controls, request, into: &audio, maximumSize: Self.laneCount) { items, out in
-            for (k, state) in forward(controls, items: items, sampleCount: request.sampleCount).enumerated() {
-                Voice(self, controls, item: items.lowerBound + k, sampleCount: request.sampleCount).mix(state, into: out + k * request.sampleCount)
-                state.deallocate()
-            }
+            for state in forward(controls, items: items, sampleCount: request.sampleCount, mixingInto: out) { state.deallocate() }
         }
     }
 
@@ -104,8 +101,7 @@ public struct FMSynth: Synth {
         let states = StateStore<T>(count: controls.batchSize)
         var audio = AudioBatch<T>(zeros: controls.batchSize, sampleCount: request.sampleCount)
         renderEachGroup(controls, request, into: &audio, maximumSize: Self.laneCount) { items, out in
-            for (k, state) in forward(controls, items: items, sampleCount: request.sampleCount).enumerated() {
-                Voice(self, controls, item: items.lowerBound + k, sampleCount: request.sampleCount).mix(state, into: out + k * request.sampleCount)
+            for (k, state) in forward(controls, items: items, sampleCount: request.sampleCount, mixingInto: out).enumerated() {
                 states.store(state, at: items.lowerBound + k)
             }
         }
@@ -130,16 +126,19 @@ public struct FMSynth: Synth {
     }
 
     /// Forward states of a group of notes: each note's operators above the feedback loop, then
-    /// the loops of all of them side by side (`FeedbackLanes`), then the operators below. A
-    /// note whose feedback is 0 has no recursion: its loop runs element-wise over the note.
-    func forward<T: SynthScalar>(_ controls: Controls<T>, items: Range<Int>, sampleCount n: Int) -> [State<T>] {
+    /// the loops of all of them side by side (`FeedbackLanes`), then the operators below; and,
+    /// given `output` (the group's first row), each note's mix into its row. A note whose
+    /// feedback is 0 has no recursion: its loop runs element-wise over the note.
+    func forward<T: SynthScalar>(_ controls: Controls<T>, items: Range<Int>, sampleCount n: Int,
+                                 mixingInto output: UnsafeMutablePointer<T>? = nil) -> [State<T>] {
         let voices = items.map { Voice(self, controls, item: $0, sampleCount: n) }
         let states = voices.map { $0.forwardAboveLoop() }
         let recursive = voices.indices.filter { voices[$0].feedbackGain != 0 }
         if !recursive.isEmpty { FeedbackLanes(voices: recursive.map { voices[$0] }, states: recursive.map { states[$0] }).forward() }
-        for (voice, state) in zip(voices, states) {
+        for (k, (voice, state)) in zip(voices, states).enumerated() {
             if voice.feedbackGain == 0 { voice.forwardLoopWithoutFeedback(state) }
             voice.forwardBelowLoop(state)
+            if let output { voice.mix(state, into: output + k * n) }
         }
         return states
     }

@@ -188,7 +188,7 @@ public struct TorchsynthVoice: Sendable {
     /// differentiable modules' (which also serve float64).
     @inline(__always)
     static func sine(_ x: Float) -> Float {
-        let r = x - ((x + 12_582_912) - 12_582_912)
+        let r = x - roundedToNearest(x)
         let a = abs(r)
         let f = a > 0.25 ? 0.5 - a : a
         let z = 6.283185307179586 * f, z2 = z * z, z4 = z2 * z2
@@ -264,8 +264,7 @@ public struct TorchsynthVoice: Sendable {
     /// The audio-rate part, in blocks of `blockLength` samples: the five modulation signals
     /// upsampled into the block (one control interval at a time: a straight line each), then
     /// loops over the whole block that vectorise: the oscillators' frequencies, their phases
-    /// (a running float64 sum, the one sequential step: two chains of one add per sample),
-    /// the waveforms and the mix. (Loops over single intervals, ~100 samples, spent a quarter
+    /// (a running float64 sum, the one sequential step: `accumulate`), the waveforms and the mix. (Loops over single intervals, ~100 samples, spent a quarter
     /// of their samples in the scalar remainder.)
     func renderNote(_ p: Patch, noise: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let control = modulationSignals(p).map { row in row.map { Float($0) } }
