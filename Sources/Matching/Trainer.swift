@@ -233,7 +233,7 @@ public final class EstimatorTrainer {
             let dOutputs = estimator.outputGradient(fromControls: synthPullback(dAudioMean).values, batchSize: batch)
             for i in dPrediction.indices { dPrediction[i] += dOutputs[i] }
         }
-        var gradient = pullback(Tensor(shape: prediction.shape, values: dPrediction)).weights.map(Double.init)
+        var gradient = pullback(Tensor(shape: prediction.shape, values: dPrediction)).weights
         if let reducer {
             // The shares' gradients and loss sums, added up across processes in one call.
             gradient += [parameterLoss ?? 0, spectralLoss ?? 0]

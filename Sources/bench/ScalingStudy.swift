@@ -36,7 +36,6 @@ struct ScalingStudy: ParsableCommand {
         }
         for threads in threadCounts {
             Parallelism.threadCount = threads
-            BLAS.threadCount = threads
             for module in modules {
                 let synth = try SynthRegistry.make(module, sampleRate: sr)
                 let frames = synth.parameters.contains { $0.rate == .perFrame } ? Int(seconds * 250) : 1

@@ -65,11 +65,11 @@ struct Train: ParsableCommand {
         defer { DataParallel.finish() }
         let leader = (reducer?.rank ?? 0) == 0
         func print(_ text: String) { if leader { Swift.print(text) } }
-        // Threads for the batch loops and OpenBLAS: by default the cores, divided among this
-        // node's MPI processes (N processes each starting a thread per core would contend).
+        // Threads for the batch loops, the network's products among them (OpenBLAS itself runs
+        // on one): by default the cores, divided among this node's MPI processes (N processes
+        // each starting a thread per core would contend).
         let workers = threads > 0 ? threads : max(1, Parallelism.activeProcessorCount / DataParallel.processesOnThisNode())
         Parallelism.threadCount = workers
-        BLAS.threadCount = workers
         try AtomicFile.checkWritable(out)   // before hours of training, not after
         guard !data.isEmpty else { throw ValidationError("give --data: a dataset file or the shards of one") }
         for file in data { try HDF5Probe.check(file, as: .dataset) }

@@ -70,20 +70,40 @@ final class NetworkTests: XCTestCase {
         }
     }
 
-    /// Items never mix: a batch's rows equal each item run alone, in Float (sgemm) too.
-    func testBatchItemsAreIndependentInFloat() throws {
-        let network = try makeNetwork()
+    /// Items never mix, to the bit: in Float (sgemm), an item's output and input gradient are
+    /// the same in a batch of 7 as in batches of 3 and 4, at 1 and 2 threads, and the weights'
+    /// gradients add up to the batch of 7's to float64 rounding (issue 18: data-parallel
+    /// training). Estimator-sized layers, so that OpenBLAS's blocked kernels and their edges
+    /// are used (with one product per batch, outputs differed by an ulp).
+    func testBatchItemsAreIndependentToTheBitInFloat() throws {
+        let network = try Sequential(input: [1, 40, 32], [
+            .conv2d(channels: 16, kernel: 3, stride: 2, padding: 1), .leakyReLU(slope: 0.1),
+            .conv2d(channels: 24, kernel: 3, stride: 2, padding: 1), .leakyReLU(slope: 0.1),
+            .flatten, .dense(outputs: 37), .leakyReLU(slope: 0.1), .dense(outputs: 11), .sigmoid,
+        ])
         let weights = network.initialWeights(seed: 1).map { Float($0) }
-        let x = randomInput(network, batch: 4, seed: 3)
-        let xf = Tensor<Float>(shape: x.shape, values: x.values.map { Float($0) })
-        let all = network(xf, weights: weights)
-        let plane = 7 * 6
-        for b in 0..<4 {
-            let one = Tensor<Float>(shape: [1, 1, 7, 6], values: Array(xf.values[(b * plane)..<((b + 1) * plane)]))
-            let y = network(one, weights: weights)
-            for k in 0..<3 { XCTAssertEqual(all.values[b * 3 + k], y.values[k], accuracy: 1e-6) }
+        let plane = 40 * 32
+        let x = randomInput(network, batch: 7, seed: 3).values.map { Float($0) }
+        var random = CounterRandom(seed: 4, index: 0)
+        let dy = (0..<(7 * 11)).map { _ in Float(random.normal()) }
+        func run(_ items: Range<Int>) -> (y: [Float], dx: [Float], dw: [Double]) {
+            let input = Tensor<Float>(shape: [1, items.count, 40, 32], values: Array(x[(items.lowerBound * plane)..<(items.upperBound * plane)]))
+            let (y, pullback) = network.valueWithPullback(input, weights: weights)
+            let back = pullback(Tensor(shape: y.shape, values: Array(dy[(items.lowerBound * 11)..<(items.upperBound * 11)])))
+            return (y.values, back.input.values, back.weights)
         }
-        XCTAssertTrue(all.values.allSatisfy { $0 > 0 && $0 < 1 })
+        let saved = Parallelism.threadCount
+        defer { Parallelism.threadCount = saved }
+        for threads in [1, 2] {
+            Parallelism.threadCount = threads
+            let whole = run(0..<7), first = run(0..<3), second = run(3..<7)
+            XCTAssertEqual(whole.y.map(\.bitPattern), (first.y + second.y).map(\.bitPattern), "outputs, \(threads) threads")
+            XCTAssertEqual(whole.dx.map(\.bitPattern), (first.dx + second.dx).map(\.bitPattern), "input gradients, \(threads) threads")
+            var difference = 0.0, norm = 0.0
+            for (w, (a, b)) in zip(whole.dw, zip(first.dw, second.dw)) { difference = max(difference, abs(w - (a + b))); norm = max(norm, abs(w)) }
+            XCTAssertLessThan(difference, 1e-13 * norm, "weight gradients, \(threads) threads")
+        }
+        XCTAssertTrue(run(0..<7).y.allSatisfy { $0 > 0 && $0 < 1 })
     }
 
     func testInitialisationIsSeededAndScaled() throws {

@@ -28,11 +28,53 @@ extension Double: BLASScalar {
     }
 }
 
-public enum BLAS {
-    /// OpenBLAS's own worker threads (it starts one per core). Set to 1 when the caller
-    /// already splits work over the cores.
-    public static var threadCount: Int {
-        get { Int(openblas_get_num_threads()) }
-        set { openblas_set_num_threads(Int32(max(1, newValue))) }
+extension BLASScalar {
+    /// Row-major `C += op(A) op(B)` with `C` in float64 whatever `Self` is: float32 operands are
+    /// widened (exactly) and multiplied by `dgemm`, so products are exact and sums round in float64.
+    ///
+    /// Why: a weight gradient sums every item's terms, which largely cancel; in float32 the sum's
+    /// low bits depend on how the batch was grouped, and stage 2's gradient is so sensitive to
+    /// its weights that Adam turned those bits into visible differences within 50 steps. Summed
+    /// in float64, one process and N data-parallel processes (each summing its share, then the
+    /// all-reduce) agree to float64 rounding, far below a float32 weight's last bit (issue 18).
+    /// `a` holds op(A)'s storage (m x k, or k x m transposed, with its leading dimension), `b` op(B)'s.
+    static func gemmAccumulatingInDouble(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                                         _ a: UnsafeBufferPointer<Self>, lda: Int, _ b: UnsafeBufferPointer<Self>, ldb: Int,
+                                         into c: UnsafeMutablePointer<Double>, ldc: Int) {
+        guard m > 0, n > 0, k > 0 else { return }
+        func widened(_ x: UnsafeBufferPointer<Self>) -> [Double] {
+            [Double](unsafeUninitializedCapacity: x.count) { out, count in
+                for i in 0..<x.count { out[i] = Double(x[i]) }
+                count = x.count
+            }
+        }
+        let a64 = widened(a), b64 = widened(b)
+        // C's rows in one block per worker (OpenBLAS itself runs on one thread: see `BLAS`).
+        let blocks = Swift.min(Parallelism.threadCount, m), rows = (m + blocks - 1) / blocks
+        a64.withUnsafeBufferPointer { ap in
+            b64.withUnsafeBufferPointer { bp in
+                let (as_, bs, cs) = (SendablePointer(UnsafeMutablePointer(mutating: ap.baseAddress!)),
+                                     SendablePointer(UnsafeMutablePointer(mutating: bp.baseAddress!)), SendablePointer(c))
+                Parallelism.forEach(blocks) { block in
+                    let first = block * rows, count = Swift.min(rows, m - first)
+                    guard count > 0 else { return }
+                    // Row i of op(A) starts at i * lda, or at column i when A is stored transposed.
+                    let aStart = as_.pointer + (transposeA ? first : first * lda)
+                    Double.gemm(transposeA: transposeA, transposeB: transposeB, m: count, n: n, k: k, alpha: 1,
+                                aStart, lda: lda, bs.pointer, ldb: ldb, beta: 1, cs.pointer + first * ldc, ldc: ldc)
+                }
+            }
+        }
     }
+}
+
+public enum BLAS {
+    /// OpenBLAS's own worker threads. The network keeps it at one and splits its products
+    /// over `Parallelism`'s workers itself (by item, or by rows of a weight gradient): OpenBLAS
+    /// splits a product across its threads by size, with different edge kernels, so an item's
+    /// bits would depend on the thread count, and calls from two workers would contend.
+    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+
+    /// Sets OpenBLAS to one thread, once per process (the network calls it before any product).
+    static let singleThreaded: Void = { openblas_set_num_threads(1) }()
 }

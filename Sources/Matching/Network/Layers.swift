@@ -25,7 +25,9 @@ public struct Tensor<T: SynthScalar>: Sendable, Equatable {
 
 /// One layer of a `Sequential` network, on the same pullback shape as the synths: the
 /// forward pass returns its value and a pullback that maps dL/d(output) to dL/d(input),
-/// adding dL/d(weights) into the layer's slice of the network's gradient.
+/// adding dL/d(weights) into the layer's slice of the network's gradient. That gradient is
+/// float64 whatever `T` is (see `gemmAccumulatingInDouble`: data-parallel training needs sums
+/// that do not depend on how the batch is split).
 ///
 /// Shapes are fixed when the network is built (per item, batch excluded); weights live in
 /// one flat array owned by the network, `weightCount` of them from the layer's offset.
@@ -36,7 +38,7 @@ public protocol Layer: Sendable {
     /// Initial weights (float64, from a seeded generator).
     func initialWeights(_ random: inout CounterRandom) -> [Double]
     func valueWithPullback<T: BLASScalar>(_ x: Tensor<T>, weights: UnsafeBufferPointer<T>)
-        -> (value: Tensor<T>, pullback: (_ dy: Tensor<T>, _ weights: UnsafeBufferPointer<T>, _ dWeights: UnsafeMutableBufferPointer<T>) -> Tensor<T>)
+        -> (value: Tensor<T>, pullback: (_ dy: Tensor<T>, _ weights: UnsafeBufferPointer<T>, _ dWeights: UnsafeMutableBufferPointer<Double>) -> Tensor<T>)
 }
 
 extension Layer {
@@ -83,16 +85,22 @@ public struct Conv2D: Layer {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func valueWithPullback<T: BLASScalar>(_ x: Tensor<T>, weights w: UnsafeBufferPointer<T>)
-        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Tensor<T>) {
+        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Double>) -> Tensor<T>) {
         let batch = x.shape[1]
         precondition(x.shape == [inChannels, batch, inHeight, inWidth], "conv2d: input \(x.shape), expected [\(inChannels), B, \(inHeight), \(inWidth)]")
-        let columns = batch * outHeight * outWidth
+        let columns = batch * outHeight * outWidth, itemColumns = outHeight * outWidth
         let col = im2col(x.values, batch: batch)
         var y = [T](repeating: 0, count: outChannels * columns)
         col.withUnsafeBufferPointer { c in
             y.withUnsafeMutableBufferPointer { out in
-                T.gemm(transposeA: false, transposeB: false, m: outChannels, n: columns, k: patch, alpha: 1,
-                       w.baseAddress!, lda: patch, c.baseAddress!, ldb: columns, beta: 0, out.baseAddress!, ldc: columns)
+                // One product per item (its block of columns), so that an item's output is the
+                // same bits whatever batch it is in: see `Sequential`.
+                let (cs, os, ws) = (SendablePointer(UnsafeMutablePointer(mutating: c.baseAddress!)), SendablePointer(out.baseAddress!),
+                                    SendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!)))
+                Parallelism.forEach(batch) { b in
+                    T.gemm(transposeA: false, transposeB: false, m: outChannels, n: itemColumns, k: patch, alpha: 1,
+                           ws.pointer, lda: patch, cs.pointer + b * itemColumns, ldb: columns, beta: 0, os.pointer + b * itemColumns, ldc: columns)
+                }
                 let bias = w.baseAddress! + outChannels * patch
                 for o in 0..<outChannels {
                     let row = out.baseAddress! + o * columns, b = bias[o]
@@ -105,18 +113,37 @@ public struct Conv2D: Layer {
             var dCol = [T](repeating: 0, count: patch * columns)
             dy.values.withUnsafeBufferPointer { g in
                 col.withUnsafeBufferPointer { c in
-                    // dW += dy col^T;  d(col) = W^T dy;  d(bias) = row sums of dy.
-                    T.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: columns, alpha: 1,
-                           g.baseAddress!, lda: columns, c.baseAddress!, ldb: columns, beta: 1, dW.baseAddress!, ldc: patch)
+                    // dW += dy col^T, one item's product at a time (as in the forward pass), the
+                    // items' products summed in float64;  d(col) = W^T dy;  d(bias) = row sums of dy.
+                    let (gs, cs) = (SendablePointer(UnsafeMutablePointer(mutating: g.baseAddress!)), SendablePointer(UnsafeMutablePointer(mutating: c.baseAddress!)))
+                    let size = outChannels * patch, workers = Swift.max(1, Swift.min(Parallelism.threadCount, batch))
+                    let sums = WorkerSlots<[Double]>(count: workers)
+                    Parallelism.forEach(workers) { worker in
+                        var sum = [Double](repeating: 0, count: size), product = [T](repeating: 0, count: size)
+                        for b in Swift.stride(from: worker, to: batch, by: workers) {
+                            product.withUnsafeMutableBufferPointer { p in
+                                T.gemm(transposeA: false, transposeB: true, m: outChannels, n: patch, k: itemColumns, alpha: 1,
+                                       gs.pointer + b * itemColumns, lda: columns, cs.pointer + b * itemColumns, ldb: columns,
+                                       beta: 0, p.baseAddress!, ldc: patch)
+                            }
+                            for i in 0..<size { sum[i] += Double(product[i]) }
+                        }
+                        sums.items[worker] = sum
+                    }
+                    for worker in 0..<workers { for (i, v) in sums.items[worker]!.enumerated() { dW[i] += v } }
                 }
                 dCol.withUnsafeMutableBufferPointer { dc in
-                    T.gemm(transposeA: true, transposeB: false, m: patch, n: columns, k: outChannels, alpha: 1,
-                           weights.baseAddress!, lda: patch, g.baseAddress!, ldb: columns, beta: 0, dc.baseAddress!, ldc: columns)
+                    let (gs, ds, ws) = (SendablePointer(UnsafeMutablePointer(mutating: g.baseAddress!)), SendablePointer(dc.baseAddress!),
+                                        SendablePointer(UnsafeMutablePointer(mutating: weights.baseAddress!)))
+                    Parallelism.forEach(batch) { b in
+                        T.gemm(transposeA: true, transposeB: false, m: patch, n: itemColumns, k: outChannels, alpha: 1,
+                               ws.pointer, lda: patch, gs.pointer + b * itemColumns, ldb: columns, beta: 0, ds.pointer + b * itemColumns, ldc: columns)
+                    }
                 }
                 for o in 0..<outChannels {
-                    var s: T = 0
+                    var s = 0.0
                     let row = g.baseAddress! + o * columns
-                    for i in 0..<columns { s += row[i] }
+                    for i in 0..<columns { s += Double(row[i]) }
                     dW[outChannels * patch + o] += s
                 }
             }
@@ -218,7 +245,7 @@ public struct Dense: Layer {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func valueWithPullback<T: BLASScalar>(_ x: Tensor<T>, weights w: UnsafeBufferPointer<T>)
-        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Tensor<T>) {
+        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Double>) -> Tensor<T>) {
         let batch = x.shape[0]
         precondition(x.shape == [batch, inputs], "dense: input \(x.shape), expected [B, \(inputs)]")
         var y = [T](repeating: 0, count: batch * outputs)
@@ -226,8 +253,14 @@ public struct Dense: Layer {
             y.withUnsafeMutableBufferPointer { yp in
                 let bias = w.baseAddress! + outputs * inputs
                 for b in 0..<batch { for o in 0..<outputs { yp[b * outputs + o] = bias[o] } }
-                T.gemm(transposeA: false, transposeB: true, m: batch, n: outputs, k: inputs, alpha: 1,
-                       xp.baseAddress!, lda: inputs, w.baseAddress!, ldb: inputs, beta: 1, yp.baseAddress!, ldc: outputs)
+                // One product per item, so that an item's output is the same bits whatever
+                // batch it is in: see `Sequential`.
+                let (xs, ys, ws) = (SendablePointer(UnsafeMutablePointer(mutating: xp.baseAddress!)), SendablePointer(yp.baseAddress!),
+                                    SendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!)))
+                Parallelism.forEach(batch) { b in
+                    T.gemm(transposeA: false, transposeB: true, m: 1, n: outputs, k: inputs, alpha: 1,
+                           xs.pointer + b * inputs, lda: inputs, ws.pointer, ldb: inputs, beta: 1, ys.pointer + b * outputs, ldc: outputs)
+                }
             }
         }
         return (Tensor(shape: [batch, outputs], values: y), { dy, weights, dW in
@@ -235,14 +268,18 @@ public struct Dense: Layer {
             var dx = [T](repeating: 0, count: batch * inputs)
             dy.values.withUnsafeBufferPointer { g in
                 x.values.withUnsafeBufferPointer { xp in
-                    T.gemm(transposeA: true, transposeB: false, m: outputs, n: inputs, k: batch, alpha: 1,
-                           g.baseAddress!, lda: outputs, xp.baseAddress!, ldb: inputs, beta: 1, dW.baseAddress!, ldc: inputs)
+                    T.gemmAccumulatingInDouble(transposeA: true, transposeB: false, m: outputs, n: inputs, k: batch,
+                                               g, lda: outputs, xp, ldb: inputs, into: dW.baseAddress!, ldc: inputs)
                 }
                 dx.withUnsafeMutableBufferPointer { dxp in
-                    T.gemm(transposeA: false, transposeB: false, m: batch, n: inputs, k: outputs, alpha: 1,
-                           g.baseAddress!, lda: outputs, weights.baseAddress!, ldb: inputs, beta: 0, dxp.baseAddress!, ldc: inputs)
+                    let (gs, ds, ws) = (SendablePointer(UnsafeMutablePointer(mutating: g.baseAddress!)), SendablePointer(dxp.baseAddress!),
+                                        SendablePointer(UnsafeMutablePointer(mutating: weights.baseAddress!)))
+                    Parallelism.forEach(batch) { b in
+                        T.gemm(transposeA: false, transposeB: false, m: 1, n: inputs, k: outputs, alpha: 1,
+                               gs.pointer + b * outputs, lda: outputs, ws.pointer, ldb: inputs, beta: 0, ds.pointer + b * inputs, ldc: inputs)
+                    }
                 }
-                for b in 0..<batch { for o in 0..<outputs { dW[outputs * inputs + o] += g[b * outputs + o] } }
+                for b in 0..<batch { for o in 0..<outputs { dW[outputs * inputs + o] += Double(g[b * outputs + o]) } }
             }
             return Tensor(shape: x.shape, values: dx)
         })
@@ -264,7 +301,7 @@ public struct LeakyReLU: Layer {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func valueWithPullback<T: BLASScalar>(_ x: Tensor<T>, weights _: UnsafeBufferPointer<T>)
-        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Tensor<T>) {
+        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Double>) -> Tensor<T>) {
         let a = T(slope)
         let y = Tensor(shape: x.shape, values: x.values.map { $0 > 0 ? $0 : a * $0 })
         return (y, { dy, _, _ in
@@ -285,7 +322,7 @@ public struct Sigmoid: Layer {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func valueWithPullback<T: BLASScalar>(_ x: Tensor<T>, weights _: UnsafeBufferPointer<T>)
-        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Tensor<T>) {
+        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Double>) -> Tensor<T>) {
         let y = Tensor(shape: x.shape, values: x.values.map { 1 / (1 + T.exp(-$0)) })
         return (y, { dy, _, _ in
             Tensor(shape: dy.shape, values: zip(dy.values, y.values).map { g, s in g * s * (1 - s) })
@@ -303,7 +340,7 @@ public struct Flatten: Layer {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func valueWithPullback<T: BLASScalar>(_ x: Tensor<T>, weights _: UnsafeBufferPointer<T>)
-        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Tensor<T>) {
+        -> (value: Tensor<T>, pullback: (Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Double>) -> Tensor<T>) {
         let c = x.shape[0], batch = x.shape[1], plane = x.values.count / max(c * batch, 1)
         var y = [T](repeating: 0, count: x.values.count)
         for ch in 0..<c { for b in 0..<batch { for i in 0..<plane { y[(b * c + ch) * plane + i] = x.values[(ch * batch + b) * plane + i] } } }

@@ -20,7 +20,16 @@ public enum NetworkError: Error, CustomStringConvertible {
 /// one gradient vector and one checkpoint dataset cover the whole network).
 ///
 /// `valueWithPullback` is the synths' protocol shape: the pullback maps dL/d(output) to
-/// dL/d(input) and the weights' gradient, so `network -> synth -> loss` chains pullbacks.
+/// dL/d(input) and the weights' gradient, so `network -> synth -> loss` chains pullbacks. The
+/// weights' gradient is float64 for either scalar (summed in float64: see `Layer`).
+///
+/// Batch invariance (issue 18): an item's output and its input gradient are the same bits
+/// whatever batch it is in and however many threads run, because every product that yields
+/// them is one item's (OpenBLAS's kernels for a 7-row and a 3-row product round an item's row
+/// differently), and the weights' gradient, which sums over items, is summed in float64. So a
+/// global batch split across data-parallel processes gives one process's gradient to float64
+/// rounding, and stage 2's training (whose gradient moves by ~0.5% when the weights move by
+/// 1e-7) one process's weights.
 public struct Sequential: Sendable {
     /// Per-item input shape (batch excluded): `[C, H, W]` for images, `[n]` for vectors.
     public let inputShape: [Int]
@@ -115,11 +124,12 @@ public struct Sequential: Sendable {
     @_specialize(where T == Float)
     @_specialize(where T == Double)
     public func valueWithPullback<T: BLASScalar>(_ x: Tensor<T>, weights: [T])
-        -> (value: Tensor<T>, pullback: (Tensor<T>) -> (input: Tensor<T>, weights: [T])) {
+        -> (value: Tensor<T>, pullback: (Tensor<T>) -> (input: Tensor<T>, weights: [Double])) {
         precondition(weights.count == weightCount, "network: \(weights.count) weights, expected \(weightCount)")
+        BLAS.singleThreaded
         let (layers, offsets) = (self.layers, self.offsets)
         var value = x
-        var pullbacks: [(Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<T>) -> Tensor<T>] = []
+        var pullbacks: [(Tensor<T>, UnsafeBufferPointer<T>, UnsafeMutableBufferPointer<Double>) -> Tensor<T>] = []
         weights.withUnsafeBufferPointer { w in
             for (layer, offset) in zip(layers, offsets) {
                 let slice = UnsafeBufferPointer(rebasing: w[offset..<(offset + layer.weightCount)])
@@ -129,7 +139,7 @@ public struct Sequential: Sendable {
             }
         }
         return (value, { dy in
-            var gradient = [T](repeating: 0, count: weights.count)
+            var gradient = [Double](repeating: 0, count: weights.count)
             var d = dy
             weights.withUnsafeBufferPointer { w in
                 gradient.withUnsafeMutableBufferPointer { g in
