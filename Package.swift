@@ -73,7 +73,7 @@ let package = Package(
         .executableTarget(name: "bench", dependencies: [
             "DSP", "Synths", "Matching", "Datasets", "AutodiffReference",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ]),
+        ], swiftSettings: cpuSettings),
 
         .testTarget(name: "DSPTests", dependencies: ["DSP"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SynthsTests", dependencies: ["DSP", "Synths", "AutodiffReference"], resources: [.copy("Fixtures")]),
