@@ -19,9 +19,9 @@ import Synchronization
 ///   `lin_l2: 1`), averaged over bins and, as their batch of 2,000 targets averages it, divided
 ///   by 2,000 (`--batch-scale`: it matters to Adam only through epsilon);
 /// - Adam, learning rate 1e-4, 250,000 steps;
-/// - read-out: the surrogate's frequencies `|arg z| / 2 pi`, amplitudes by least squares on FFT
-///   magnitudes times the gains (their `estimate_amplitude`); the real oscillator's raw `w / 2 pi`
-///   and `a`;
+/// - read-out: the surrogate's frequencies `|arg z| / 2 pi`, each amplitude by least squares of
+///   its cosine's FFT magnitudes onto its own `Re z^n`'s, times its gain (their
+///   `estimate_amplitude`); the real oscillator's raw `w / 2 pi` and `a`;
 /// - metrics (their `multi_sinusoid_metrics`): the frequency error after the optimal assignment
 ///   (mean squared, in dB: `freq_lac_db`), the spectral MSE of forward-normalised rfft
 ///   magnitudes of the resynthesised signal in dB (`spectral_mse`), the signal MSE in dB.
@@ -200,37 +200,10 @@ struct FrequencyPaperStudy: ParsableCommand {
         return y
     }
 
-    /// Least squares `min |U a - v|` by the normal equations (K x K, Gaussian elimination with
-    /// partial pivoting and a tiny ridge, as near-equal frequencies make U's columns alike).
-    static func leastSquares(_ columns: [[Double]], _ v: [Double]) -> [Double] {
-        let k = columns.count
-        var a = [[Double]](repeating: [Double](repeating: 0, count: k + 1), count: k)
-        for i in 0..<k {
-            for j in 0..<k { a[i][j] = zip(columns[i], columns[j]).reduce(0) { $0 + $1.0 * $1.1 } }
-            a[i][k] = zip(columns[i], v).reduce(0) { $0 + $1.0 * $1.1 }
-        }
-        let ridge = 1e-12 * max((0..<k).map { a[$0][$0] }.max() ?? 0, 1e-300)
-        for i in 0..<k { a[i][i] += ridge }
-        for c in 0..<k {
-            let p = (c..<k).max { abs(a[$0][c]) < abs(a[$1][c]) }!
-            a.swapAt(c, p)
-            guard a[c][c] != 0 else { continue }
-            for r in (c + 1)..<k where r < k {
-                let f = a[r][c] / a[c][c]
-                for j in c...k { a[r][j] -= f * a[c][j] }
-            }
-        }
-        var x = [Double](repeating: 0, count: k)
-        for i in stride(from: k - 1, through: 0, by: -1) {
-            var s = a[i][k]
-            for j in (i + 1)..<k where j < k { s -= a[i][j] * x[j] }
-            x[i] = a[i][i] != 0 ? s / a[i][i] : 0
-        }
-        return x
-    }
-
     struct Trial { var k: Int, seed: Int, target: Int; var model: Model
-        var frequencyLacDB = Double.nan, spectralMSEDB = Double.nan, signalMSEDB = Double.nan, finalLoss = Double.nan, finite = true }
+        var frequencyLacDB = Double.nan, spectralMSEDB = Double.nan, signalMSEDB = Double.nan, finalLoss = Double.nan, finite = true
+        /// Final parameters, three per sinusoid (as `Sinusoid`), space-separated: read-outs can be redone without the run.
+        var parameters = "" }
 
     func runTrial(_ model: Model, k: Int, seed: Int, index: Int, fft: RealFFT<Double>) -> Trial {
         let n = length
@@ -266,6 +239,7 @@ struct FrequencyPaperStudy: ParsableCommand {
             adam.update(&p, gradient: flat)
             params = (0..<k).map { Sinusoid(p0: p[3 * $0], p1: p[3 * $0 + 1], p2: p[3 * $0 + 2]) }
         }
+        trial.parameters = params.map { "\($0.p0) \($0.p1) \($0.p2)" }.joined(separator: " ")
         guard trial.finite else { return trial }
         // Read-out as theirs.
         let frequencies: [Double], amplitudes: [Double]
@@ -273,16 +247,17 @@ struct FrequencyPaperStudy: ParsableCommand {
         case .surrogate:
             let angles = params.map { Double.atan2(y: $0.p1, x: $0.p0) }
             frequencies = angles.map { abs($0) / (2 * Double.pi) }
-            // Amplitudes: least squares of |rfft(cos(angle n))| columns onto |rfft(sum Re z^n)|,
-            // times the gains.
-            var plain = [Double](repeating: 0, count: n)
-            plain.withUnsafeMutableBufferPointer { p in
-                for q in params { Self.addPowers(q.p0, q.p1, scale: 1, into: p.baseAddress!, n, scratch) }
+            // Amplitudes as their `estimate_amplitude(z[..., None], N)`: for each sinusoid alone,
+            // the least-squares scale of |rfft(cos(angle n))| onto |rfft(Re z^n)| (checked in
+            // torch: the extra axis makes it one problem per sinusoid), times its gain.
+            amplitudes = zip(angles, params).map { angle, q in
+                var alone = [Double](repeating: 0, count: n)
+                alone.withUnsafeMutableBufferPointer { Self.addPowers(q.p0, q.p1, scale: 1, into: $0.baseAddress!, n, scratch) }
+                let v = Self.magnitudes(alone, fft: fft, norm: 1)
+                let u = Self.magnitudes(Self.cosines([angle / (2 * Double.pi)], [1], n: n), fft: fft, norm: 1)
+                let uu = u.reduce(0) { $0 + $1 * $1 }
+                return (uu > 0 ? zip(u, v).reduce(0) { $0 + $1.0 * $1.1 } / uu : 0) * Self.sigmoid(q.p2)
             }
-            let v = Self.magnitudes(plain, fft: fft, norm: 1)
-            let columns = angles.map { Self.magnitudes(Self.cosines([$0 / (2 * Double.pi)], [1], n: n), fft: fft, norm: 1) }
-            let solution = Self.leastSquares(columns, v)
-            amplitudes = zip(solution, params).map { $0 * Self.sigmoid($1.p2) }
         case .real:
             frequencies = params.map { $0.p0 / (2 * Double.pi) }
             amplitudes = params.map(\.p1)
@@ -356,8 +331,8 @@ struct FrequencyPaperStudy: ParsableCommand {
                          finished, jobs.count, Date().timeIntervalSince(start), k, seed, t, m.rawValue, r.frequencyLacDB, r.spectralMSEDB))
         }
         let trials = (0..<jobs.count).map { results.items[$0]! }.sorted { ($0.k, $0.seed, $0.target, $0.model.rawValue) < ($1.k, $1.seed, $1.target, $1.model.rawValue) }
-        var csv = CSVWriter(path: "\(out)/trials.csv", header: ["sinusoids", "seed", "target", "model", "finite", "freq_lac_db", "spectral_mse_db", "signal_mse_db", "final_loss"])
-        for t in trials { csv.row([t.k, t.seed, t.target, t.model.rawValue, t.finite ? 1 : 0, t.frequencyLacDB, t.spectralMSEDB, t.signalMSEDB, t.finalLoss]) }
+        var csv = CSVWriter(path: "\(out)/trials.csv", header: ["sinusoids", "seed", "target", "model", "finite", "freq_lac_db", "spectral_mse_db", "signal_mse_db", "final_loss", "final_parameters"])
+        for t in trials { csv.row([t.k, t.seed, t.target, t.model.rawValue, t.finite ? 1 : 0, t.frequencyLacDB, t.spectralMSEDB, t.signalMSEDB, t.finalLoss, t.parameters]) }
         try csv.finish()
         var summary = CSVWriter(path: "\(out)/summary.csv", header: ["sinusoids", "model", "trials", "diverged", "metric", "median", "mean", "mean_low", "mean_high", "median_of_seed_medians_low", "median_of_seed_medians_high"])
         var paired = CSVWriter(path: "\(out)/paired.csv", header: ["sinusoids", "metric", "pairs", "mean_difference_surrogate_minus_real", "low", "high", "surrogate_lower"])
