@@ -2,8 +2,9 @@
 """Prints the README's study tables (markdown) from the CSVs the studies write:
 results/landscape/basins.csv, results/frequency/summary.csv, results/gradients/*.csv and
 results/landscape/ripple.csv, results/bench/scaling.csv.
-results/reading_group, results/pitch_ranking and results/landscape/ratio_summary.csv.
-Usage: python3 Experiments/study_tables.py [landscape|ripple|frequency|gradients|scaling|reading-group|pitch-ranking|ratio-landscape]"""
+results/reading_group, results/pitch_ranking, results/landscape/ratio_summary.csv and
+results/frequency_paper.
+Usage: python3 Experiments/study_tables.py [landscape|ripple|frequency|gradients|scaling|reading-group|pitch-ranking|ratio-landscape|frequency-paper]"""
 import csv
 import sys
 from collections import defaultdict
@@ -237,6 +238,24 @@ def ratio_landscape():
               f"{100 * float(r['points_toward_fraction']):.0f}% [{100 * float(r['toward_ci_low']):.0f}, {100 * float(r['toward_ci_high']):.0f}] | "
               f"{float(r['local_minima']):.0f} [{float(r['minima_ci_low']):.0f}, {float(r['minima_ci_high']):.0f}] | "
               f"{100 * float(r['global_minimum_at_target_fraction']):.0f}% of {r['seeds']} |")
+
+
+def frequency_paper():
+    rows = load("results/frequency_paper/summary.csv")
+    paired = load("results/frequency_paper/paired.csv")
+    metrics = [("freq_lac_db", "frequency MSE after assignment (dB)"), ("spectral_mse_db", "spectral MSE (dB)")]
+    print("| sinusoids | metric | surrogate: median, mean [95% CI] | real oscillator: median, mean [95% CI] | surrogate - real, paired mean [95% CI] | surrogate lower |")
+    print("|---|---|---|---|---|---|")
+    for k in dict.fromkeys(r["sinusoids"] for r in rows):
+        for metric, label in metrics:
+            cells = []
+            for model in ("surrogate", "real"):
+                r = [x for x in rows if x["sinusoids"] == k and x["model"] == model and x["metric"] == metric][0]
+                diverged = f", {r['diverged']} diverged" if int(r["diverged"]) else ""
+                cells.append(f"{float(r['median']):.1f}, {float(r['mean']):.1f} [{float(r['mean_low']):.1f}, {float(r['mean_high']):.1f}]{diverged}")
+            p = [x for x in paired if x["sinusoids"] == k and x["metric"] == metric][0]
+            print(f"| {k} | {label} | {cells[0]} | {cells[1]} | {float(p['mean_difference_surrogate_minus_real']):+.1f} "
+                  f"[{float(p['low']):+.1f}, {float(p['high']):+.1f}] | {p['surrogate_lower']} of {p['pairs']} |")
 
 
 if __name__ == "__main__":
