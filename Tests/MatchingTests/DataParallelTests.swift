@@ -118,10 +118,7 @@ final class DataParallelTests: XCTestCase {
     /// gradient in float32: this gradient moves by ~0.5% when the weights move by 1e-7 (below).
     func testTwoRanksSumTheSingleProcessGradientThroughTheSynth() throws {
         let (data, synth, estimator, real) = try makeSetup()
-        var options = TrainingOptions()
-        options.stage = .spectral
-        options.batchSize = 7
-        options.parameterWeight = 0.5
+        let options = Self.spectralOptions()
         let single = try EstimatorTrainer(estimator: estimator, synth: synth, data: data, real: real, options: options)
         let expected = try single.batchGradient()
         // How sensitive the gradient is: nudging every weight by 1e-7 (relative) moves it by
@@ -148,11 +145,8 @@ final class DataParallelTests: XCTestCase {
     /// recordings in it, give one process's weights to 1e-5, and the same on both ranks.
     func testTwoRanksTrainTheSingleProcessWeightsThroughTheSynth() throws {
         let (data, synth, estimator, real) = try makeSetup()
-        var options = TrainingOptions()
-        options.stage = .spectral
+        var options = Self.spectralOptions()
         options.steps = 50
-        options.batchSize = 7
-        options.parameterWeight = 0.5
         options.learningRate = 1e-3
         options.warmup = 0
         let single = try EstimatorTrainer(estimator: estimator, synth: synth, data: data, real: real, options: options)
@@ -168,6 +162,15 @@ final class DataParallelTests: XCTestCase {
         XCTAssertLessThan(worst, 1e-5, "weights differ by up to \(worst) after 50 steps")
         XCTAssertGreaterThan(moved, 1e-3, "training barely moved the weights")
         print("stage 2, 50 steps: one process against two ranks, weights differ by at most \(worst); the weights moved by up to \(moved)")
+    }
+
+    /// Stage 2 on an odd global batch of 7 (shares of 3 and 4), with recordings in it.
+    static func spectralOptions() -> TrainingOptions {
+        var options = TrainingOptions()
+        options.stage = .spectral
+        options.batchSize = 7
+        options.parameterWeight = 0.5
+        return options
     }
 
     static func relativeDifference(_ a: [Double], _ b: [Double]) -> Double {
