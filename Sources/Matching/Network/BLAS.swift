@@ -34,9 +34,11 @@ extension BLASScalar {
     ///
     /// Why: a weight gradient sums every item's terms, which largely cancel; in float32 the sum's
     /// low bits depend on how the batch was grouped, and stage 2's gradient is so sensitive to
-    /// its weights that Adam turned those bits into visible differences within 50 steps. Summed
-    /// in float64, one process and N data-parallel processes (each summing its share, then the
-    /// all-reduce) agree to float64 rounding, far below a float32 weight's last bit (issue 18).
+    /// its weights (~0.5% for a 1e-7 nudge) that Adam would turn those bits into visible
+    /// differences. Summed in float64, one process and N data-parallel processes (each summing
+    /// its share, then the all-reduce) agree to float64 rounding, far below a float32 weight's
+    /// last bit (issue 18). The dense layers use it; convolutions add each item's float32
+    /// product into a float64 sum instead (their per-item products are large enough to keep).
     /// `a` holds op(A)'s storage (m x k, or k x m transposed, with its leading dimension), `b` op(B)'s.
     static func gemmAccumulatingInDouble(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
                                          _ a: UnsafeBufferPointer<Self>, lda: Int, _ b: UnsafeBufferPointer<Self>, ldb: Int,
