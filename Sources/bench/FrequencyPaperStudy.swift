@@ -327,8 +327,10 @@ struct FrequencyPaperStudy: ParsableCommand {
             results.items[i] = runTrial(m, k: k, seed: seed, index: t, fft: fft)
             let finished = done.wrappingAdd(1, ordering: .relaxed).newValue
             let r = results.items[i]!
-            print(String(format: "[%d/%d, %.0f s] K=%d seed %d target %d %@: frequency %.1f dB, spectral %.1f dB",
-                         finished, jobs.count, Date().timeIntervalSince(start), k, seed, t, m.rawValue, r.frequencyLacDB, r.spectralMSEDB))
+            // Progress on standard error, which is unbuffered (stdout into a file shows nothing until the end).
+            let line = String(format: "[%d/%d, %.0f s] K=%d seed %d target %d %@: frequency %.1f dB, spectral %.1f dB\n",
+                              finished, jobs.count, Date().timeIntervalSince(start), k, seed, t, m.rawValue, r.frequencyLacDB, r.spectralMSEDB)
+            FileHandle.standardError.write(Data(line.utf8))
         }
         let trials = (0..<jobs.count).map { results.items[$0]! }.sorted { ($0.k, $0.seed, $0.target, $0.model.rawValue) < ($1.k, $1.seed, $1.target, $1.model.rawValue) }
         var csv = CSVWriter(path: "\(out)/trials.csv", header: ["sinusoids", "seed", "target", "model", "finite", "freq_lac_db", "spectral_mse_db", "signal_mse_db", "final_loss", "final_parameters"])
