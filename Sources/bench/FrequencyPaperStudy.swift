@@ -185,13 +185,9 @@ struct FrequencyPaperStudy: ParsableCommand {
         return value * scale
     }
 
+    /// rfft magnitudes times `norm` (1/sqrt(N): orthonormal; 1/N: "forward").
     static func magnitudes(_ x: [Double], fft: RealFFT<Double>, norm: Double) -> [Double] {
-        var spectrum = [Double](repeating: 0, count: x.count + 2)
-        x.withUnsafeBufferPointer { xp in spectrum.withUnsafeMutableBufferPointer { fft.forward(xp.baseAddress!, $0.baseAddress!) } }
-        return (0..<(x.count / 2 + 1)).map { k -> Double in
-            let (re, im) = (spectrum[2 * k], spectrum[2 * k + 1])
-            return (re * re + im * im).squareRoot() * norm
-        }
+        FrequencyEstimationStudy.magnitude(x, fft: fft).map { $0 * norm }
     }
 
     static func cosines(_ frequencies: [Double], _ amplitudes: [Double], n: Int) -> [Double] {

@@ -70,13 +70,31 @@ extension BLASScalar {
     }
 }
 
-public enum BLAS {
-    /// OpenBLAS's own worker threads. The network keeps it at one and splits its products
-    /// over `Parallelism`'s workers itself (by item, or by rows of a weight gradient): OpenBLAS
-    /// splits a product across its threads by size, with different edge kernels, so an item's
-    /// bits would depend on the thread count, and calls from two workers would contend.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+extension BLASScalar {
+    /// One product per item: `C_i = op(A_i) op(B_i) + beta C_i` for i in 0..<items, where item i's
+    /// A, B and C start `aStep`, `bStep`, `cStep` elements after item 0's (0: one matrix shared
+    /// by every item, such as the weights), spread over `Parallelism`'s workers.
+    ///
+    /// Why not one product over the batch: OpenBLAS rounds an item's row of a batch-wide
+    /// product differently for different batch sizes (its blocked kernels and their edges), so
+    /// an item's bits would depend on the batch it is in, and data-parallel training, which
+    /// splits a batch across processes, would drift from one process (issue 18).
+    static func gemmPerItem(_ items: Int, transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int,
+                            _ a: UnsafePointer<Self>, lda: Int, aStep: Int, _ b: UnsafePointer<Self>, ldb: Int, bStep: Int,
+                            beta: Self, _ c: UnsafeMutablePointer<Self>, ldc: Int, cStep: Int) {
+        let (aa, bb, cc) = (SendablePointer(UnsafeMutablePointer(mutating: a)), SendablePointer(UnsafeMutablePointer(mutating: b)), SendablePointer(c))
+        Parallelism.forEach(items) { i in
+            gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 1,
+                 aa.pointer + i * aStep, lda: lda, bb.pointer + i * bStep, ldb: ldb, beta: beta, cc.pointer + i * cStep, ldc: ldc)
+        }
+    }
+}
 
+/// OpenBLAS's own threads: the network keeps them at one and splits its products over
+/// `Parallelism`'s workers itself (by item, or by rows of a weight gradient). OpenBLAS splits
+/// a product across its threads by size, with different edge kernels, so an item's bits would
+/// depend on the thread count, and calls from two workers would contend.
+enum BLAS {
     /// Sets OpenBLAS to one thread, once per process (the network calls it before any product).
     static let singleThreaded: Void = { openblas_set_num_threads(1) }()
 }

@@ -93,14 +93,10 @@ public struct Conv2D: Layer {
         var y = [T](repeating: 0, count: outChannels * columns)
         col.withUnsafeBufferPointer { c in
             y.withUnsafeMutableBufferPointer { out in
-                // One product per item (its block of columns), so that an item's output is the
-                // same bits whatever batch it is in: see `Sequential`.
-                let (cs, os, ws) = (SendablePointer(UnsafeMutablePointer(mutating: c.baseAddress!)), SendablePointer(out.baseAddress!),
-                                    SendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!)))
-                Parallelism.forEach(batch) { b in
-                    T.gemm(transposeA: false, transposeB: false, m: outChannels, n: itemColumns, k: patch, alpha: 1,
-                           ws.pointer, lda: patch, cs.pointer + b * itemColumns, ldb: columns, beta: 0, os.pointer + b * itemColumns, ldc: columns)
-                }
+                // One product per item (its block of columns): see `gemmPerItem`.
+                T.gemmPerItem(batch, transposeA: false, transposeB: false, m: outChannels, n: itemColumns, k: patch,
+                              w.baseAddress!, lda: patch, aStep: 0, c.baseAddress!, ldb: columns, bStep: itemColumns,
+                              beta: 0, out.baseAddress!, ldc: columns, cStep: itemColumns)
                 let bias = w.baseAddress! + outChannels * patch
                 for o in 0..<outChannels {
                     let row = out.baseAddress! + o * columns, b = bias[o]
@@ -133,12 +129,9 @@ public struct Conv2D: Layer {
                     for worker in 0..<workers { for (i, v) in sums.items[worker]!.enumerated() { dW[i] += v } }
                 }
                 dCol.withUnsafeMutableBufferPointer { dc in
-                    let (gs, ds, ws) = (SendablePointer(UnsafeMutablePointer(mutating: g.baseAddress!)), SendablePointer(dc.baseAddress!),
-                                        SendablePointer(UnsafeMutablePointer(mutating: weights.baseAddress!)))
-                    Parallelism.forEach(batch) { b in
-                        T.gemm(transposeA: true, transposeB: false, m: patch, n: itemColumns, k: outChannels, alpha: 1,
-                               ws.pointer, lda: patch, gs.pointer + b * itemColumns, ldb: columns, beta: 0, ds.pointer + b * itemColumns, ldc: columns)
-                    }
+                    T.gemmPerItem(batch, transposeA: true, transposeB: false, m: patch, n: itemColumns, k: outChannels,
+                                  weights.baseAddress!, lda: patch, aStep: 0, g.baseAddress!, ldb: columns, bStep: itemColumns,
+                                  beta: 0, dc.baseAddress!, ldc: columns, cStep: itemColumns)
                 }
                 for o in 0..<outChannels {
                     var s = 0.0
@@ -253,14 +246,10 @@ public struct Dense: Layer {
             y.withUnsafeMutableBufferPointer { yp in
                 let bias = w.baseAddress! + outputs * inputs
                 for b in 0..<batch { for o in 0..<outputs { yp[b * outputs + o] = bias[o] } }
-                // One product per item, so that an item's output is the same bits whatever
-                // batch it is in: see `Sequential`.
-                let (xs, ys, ws) = (SendablePointer(UnsafeMutablePointer(mutating: xp.baseAddress!)), SendablePointer(yp.baseAddress!),
-                                    SendablePointer(UnsafeMutablePointer(mutating: w.baseAddress!)))
-                Parallelism.forEach(batch) { b in
-                    T.gemm(transposeA: false, transposeB: true, m: 1, n: outputs, k: inputs, alpha: 1,
-                           xs.pointer + b * inputs, lda: inputs, ws.pointer, ldb: inputs, beta: 1, ys.pointer + b * outputs, ldc: outputs)
-                }
+                // One product per item (one row): see `gemmPerItem`.
+                T.gemmPerItem(batch, transposeA: false, transposeB: true, m: 1, n: outputs, k: inputs,
+                              xp.baseAddress!, lda: inputs, aStep: inputs, w.baseAddress!, ldb: inputs, bStep: 0,
+                              beta: 1, yp.baseAddress!, ldc: outputs, cStep: outputs)
             }
         }
         return (Tensor(shape: [batch, outputs], values: y), { dy, weights, dW in
@@ -272,12 +261,9 @@ public struct Dense: Layer {
                                                g, lda: outputs, xp, ldb: inputs, into: dW.baseAddress!, ldc: inputs)
                 }
                 dx.withUnsafeMutableBufferPointer { dxp in
-                    let (gs, ds, ws) = (SendablePointer(UnsafeMutablePointer(mutating: g.baseAddress!)), SendablePointer(dxp.baseAddress!),
-                                        SendablePointer(UnsafeMutablePointer(mutating: weights.baseAddress!)))
-                    Parallelism.forEach(batch) { b in
-                        T.gemm(transposeA: false, transposeB: false, m: 1, n: inputs, k: outputs, alpha: 1,
-                               gs.pointer + b * outputs, lda: outputs, ws.pointer, ldb: inputs, beta: 0, ds.pointer + b * inputs, ldc: inputs)
-                    }
+                    T.gemmPerItem(batch, transposeA: false, transposeB: false, m: 1, n: inputs, k: outputs,
+                                  g.baseAddress!, lda: outputs, aStep: outputs, weights.baseAddress!, ldb: inputs, bStep: 0,
+                                  beta: 0, dxp.baseAddress!, ldc: inputs, cStep: inputs)
                 }
                 for b in 0..<batch { for o in 0..<outputs { dW[outputs * inputs + o] += Double(g[b * outputs + o]) } }
             }
